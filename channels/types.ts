@@ -1,0 +1,76 @@
+import type { ChannelId, Locale, NoticeView } from '../src/domain/notice.ts';
+
+export type { ChannelId, Locale, NoticeView };
+
+/** One recipient of a batch: a delivery row joined to its contact. */
+export interface Recipient {
+  deliveryId: number;
+  /** The e-mail address, LINE user id, push endpoint… or '*' for a public channel. */
+  address: string;
+  locale: Locale;
+  /** Subscriber-specific links (unsubscribe, manage); absent for public channels. */
+  unsubscribeUrl?: string;
+}
+
+export type RecipientResult =
+  | { deliveryId: number; status: 'sent'; providerId?: string }
+  /** Never retried; deactivate: the address is dead (bad mailbox, blocked, 410). */
+  | { deliveryId: number; status: 'failed'; reason: string; deactivate?: boolean }
+  /** This recipient alone may succeed later (SMTP 4xx); the job is retried for it. */
+  | { deliveryId: number; status: 'retry'; reason: string; retryAfterMs?: number };
+
+export interface SendContext {
+  /** Stable across retries of one batch: providers that take an idempotency key get it. */
+  deliveryKey: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  signal: AbortSignal;
+  notice: NoticeView;
+  /**
+   * Called as each recipient finishes, so the worker can record progress while the
+   * batch is still sending: a worker killed mid-batch then resends only what it had not
+   * recorded.
+   */
+  onResult?: (result: RecipientResult) => void;
+}
+
+export interface Channel<Rendered = unknown> {
+  id: ChannelId;
+  /** subscribers: one delivery per contact; public: one post per notice revision. */
+  audience: 'subscribers' | 'public';
+  /** Recipients per send() call. */
+  maxBatch: number;
+  /** Pure: the same notice and locale give the same message, within the channel's limits. */
+  render(notice: NoticeView, locale: Locale): Rendered;
+  /** Sends one rendered message to a batch; one result per recipient. */
+  send(message: Rendered, to: Recipient[], ctx: SendContext): Promise<RecipientResult[]>;
+  /** Answers whether the provider can be reached (readiness, start-up log). */
+  check?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export type ChannelErrorKind = 'retryable' | 'rate-limited' | 'permanent';
+
+/**
+ * A failure of a whole send() call. The worker turns it into BullMQ behaviour in one
+ * place (workers/failure.ts): permanent is never retried, rate-limited pauses the
+ * channel's queue for retryAfterMs, retryable backs off with jitter.
+ */
+export class ChannelError extends Error {
+  override name = 'ChannelError';
+  readonly channel: ChannelId;
+  readonly kind: ChannelErrorKind;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    channel: ChannelId,
+    kind: ChannelErrorKind,
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number } = {},
+  ) {
+    super(`${channel}: ${message}`, { cause: options.cause });
+    this.channel = channel;
+    this.kind = kind;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { isJisX0402Code } from './domain/jis-x0402.ts';
+
+/**
+ * The only reader of process.env. Every setting is parsed here once, so a bad value
+ * stops start-up with one line naming the variable, instead of failing later mid-send.
+ */
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+    .default('hibiki'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'must start with sqlite: or postgres://')
+    .default('sqlite:./data/hibiki.db'),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
+  MAIL_FROM: z.string().min(3).default('"Hibiki 防災・お知らせ配信" <noreply@localhost>'),
+  MAIL_UNSUBSCRIBE_MAILTO: z.email().optional(),
+  CAP_SENDER: z
+    .string()
+    .regex(/^[^\s,<&]+$/, 'no spaces, commas, < or & (CAP 1.2 sender)')
+    .default('hibiki@localhost'),
+  CITY_CODE: z
+    .string()
+    .refine(isJisX0402Code, 'must be a 6-digit JIS X 0402 code with a valid check digit, e.g. 432105')
+    .default('432105'),
+  CITY_NAME: z.string().min(1).default('菊池市'),
+  CITY_NAME_EN: z.string().min(1).default('Kikuchi City'),
+  HIBIKI_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  CHANNELS: z
+    .string()
+    .default('mail,cap')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['mail', 'cap'])).min(1, 'name at least one channel')),
+  DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  RETRY_BASE_MS: z.coerce.number().int().min(1).default(2_000),
+  RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10 * 60_000),
+  STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  MAIL_BATCH: z.coerce.number().int().min(1).max(1_000).default(100),
+  MAIL_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(8),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const SECRET_BEARING = new Set(['HIBIKI_SECRET', 'SMTP_URL', 'DATABASE_URL', 'REDIS_URL']);
+
+export type Config = ReturnType<typeof toConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function toConfig(env: z.infer<typeof Env>) {
+  const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    publicBaseUrl,
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.QUEUE_PREFIX,
+    databaseUrl: env.DATABASE_URL,
+    smtpUrl: env.SMTP_URL,
+    outboxDir: env.OUTBOX_DIR,
+    mailFrom: env.MAIL_FROM,
+    mailUnsubscribeMailto: env.MAIL_UNSUBSCRIBE_MAILTO,
+    capSender: env.CAP_SENDER,
+    city: { code: env.CITY_CODE, name: env.CITY_NAME, nameEn: env.CITY_NAME_EN },
+    secret: env.HIBIKI_SECRET,
+    channels: env.CHANNELS,
+    delivery: {
+      attempts: env.DELIVERY_ATTEMPTS,
+      retryBaseMs: env.RETRY_BASE_MS,
+      retryMaxMs: env.RETRY_MAX_MS,
+      stalledIntervalMs: env.STALLED_INTERVAL_MS,
+      concurrency: env.WORKER_CONCURRENCY,
+    },
+    mail: { batch: env.MAIL_BATCH, connections: env.MAIL_CONNECTIONS },
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+/** Parses the environment; throws a ConfigError whose message is one line per bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as they do in most .env files and compose files.
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = Env.safeParse(defined);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      // URLs and secrets may hold passwords: name the variable, never echo its value.
+      const shown = SECRET_BEARING.has(name) ? '' : ` (got ${JSON.stringify(defined[name] ?? null)})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  return toConfig(parsed.data);
+}

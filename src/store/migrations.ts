@@ -1,0 +1,172 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { Db, Dialect } from './db.ts';
+
+/**
+ * One set of migrations for both stores. The only dialect difference is how an
+ * auto-incrementing id is declared.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // Migrations run before the typed schema exists, so they build on Kysely<any>.
+  const id = (t: any) =>
+    dialect === 'sqlite'
+      ? t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement())
+      : t.addColumn('id', 'bigserial', (c: any) => c.primaryKey());
+  const bigint = dialect === 'sqlite' ? 'integer' : 'bigint';
+
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('notices')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('current_revision', 'integer', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('idempotency_key', 'text', (c) => c.unique())
+          .addColumn('idempotency_hash', 'text')
+          .execute();
+        await db.schema.createIndex('notices_created_at').on('notices').column('created_at').execute();
+
+        await db.schema
+          .createTable('revisions')
+          .addColumn('notice_id', 'text', (c) => c.notNull().references('notices.id').onDelete('cascade'))
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('category', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('topics', 'text', (c) => c.notNull())
+          .addColumn('areas', 'text', (c) => c.notNull())
+          .addColumn('channels', 'text', (c) => c.notNull())
+          .addColumn('link', 'text')
+          .addColumn('cap_identifier', 'text', (c) => c.notNull().unique())
+          .addColumn('sent_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('scheduled_at', 'text')
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('dispatch_state', 'text')
+          .addColumn('dispatched_at', 'text')
+          .addPrimaryKeyConstraint('revisions_pk', ['notice_id', 'revision'])
+          .execute();
+
+        await id(db.schema.createTable('subscribers'))
+          .addColumn('locale', 'text', (c: any) => c.notNull())
+          .addColumn('created_at', 'text', (c: any) => c.notNull())
+          .addColumn('updated_at', 'text', (c: any) => c.notNull())
+          .execute();
+
+        await id(db.schema.createTable('contacts'))
+          .addColumn('subscriber_id', bigint, (c: any) => c.notNull().references('subscribers.id').onDelete('cascade'))
+          .addColumn('channel', 'text', (c: any) => c.notNull())
+          .addColumn('address', 'text', (c: any) => c.notNull())
+          .addColumn('verified', 'integer', (c: any) => c.notNull())
+          .addColumn('active', 'integer', (c: any) => c.notNull())
+          .addColumn('deactivated_reason', 'text')
+          .addColumn('created_at', 'text', (c: any) => c.notNull())
+          .addColumn('updated_at', 'text', (c: any) => c.notNull())
+          .addUniqueConstraint('contacts_channel_address', ['channel', 'address'])
+          .execute();
+        await db.schema.createIndex('contacts_subscriber').on('contacts').column('subscriber_id').execute();
+
+        await db.schema
+          .createTable('subscriber_topics')
+          .addColumn('subscriber_id', bigint, (c) => c.notNull().references('subscribers.id').onDelete('cascade'))
+          .addColumn('topic', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('subscriber_topics_pk', ['subscriber_id', 'topic'])
+          .execute();
+        await db.schema
+          .createTable('subscriber_areas')
+          .addColumn('subscriber_id', bigint, (c) => c.notNull().references('subscribers.id').onDelete('cascade'))
+          .addColumn('area', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('subscriber_areas_pk', ['subscriber_id', 'area'])
+          .execute();
+
+        await id(db.schema.createTable('deliveries'))
+          .addColumn('notice_id', 'text', (c: any) => c.notNull().references('notices.id').onDelete('cascade'))
+          .addColumn('revision', 'integer', (c: any) => c.notNull())
+          .addColumn('channel', 'text', (c: any) => c.notNull())
+          .addColumn('recipient', 'text', (c: any) => c.notNull())
+          .addColumn('contact_id', bigint, (c: any) => c.references('contacts.id').onDelete('set null'))
+          .addColumn('batch', 'integer', (c: any) => c.notNull())
+          .addColumn('status', 'text', (c: any) => c.notNull())
+          .addColumn('attempts', 'integer', (c: any) => c.notNull().defaultTo(0))
+          .addColumn('last_error', 'text')
+          .addColumn('provider_id', 'text')
+          .addColumn('created_at', 'text', (c: any) => c.notNull())
+          .addColumn('updated_at', 'text', (c: any) => c.notNull())
+          .addColumn('sent_at', 'text')
+          .addUniqueConstraint('deliveries_once', ['notice_id', 'revision', 'channel', 'recipient'])
+          .execute();
+        // The deliver worker's query: the still-queued rows of one batch.
+        await db.schema
+          .createIndex('deliveries_batch')
+          .on('deliveries')
+          .columns(['notice_id', 'revision', 'channel', 'batch', 'status'])
+          .execute();
+
+        await db.schema
+          .createTable('cap_messages')
+          .addColumn('identifier', 'text', (c) => c.primaryKey())
+          .addColumn('notice_id', 'text', (c) => c.notNull().references('notices.id').onDelete('cascade'))
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('msg_type', 'text', (c) => c.notNull())
+          .addColumn('sent_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('xml', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('cap_messages_notice')
+          .on('cap_messages')
+          .columns(['notice_id', 'revision'])
+          .execute();
+
+        await id(db.schema.createTable('staff_tokens'))
+          .addColumn('name', 'text', (c: any) => c.notNull())
+          .addColumn('role', 'text', (c: any) => c.notNull())
+          .addColumn('token_hash', 'text', (c: any) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c: any) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .addColumn('last_used_at', 'text')
+          .execute();
+
+        await id(db.schema.createTable('audit_log'))
+          .addColumn('at', 'text', (c: any) => c.notNull())
+          .addColumn('actor', 'text', (c: any) => c.notNull())
+          .addColumn('action', 'text', (c: any) => c.notNull())
+          .addColumn('target', 'text')
+          .addColumn('detail', 'text')
+          .execute();
+
+        await db.schema
+          .createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+class InlineProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations() {
+    return migrations(this.dialect);
+  }
+}
+
+/** Brings the store to the newest schema; safe to run on every start and from many processes. */
+export async function migrate(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db: db.kysely, provider: new InlineProvider(db.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

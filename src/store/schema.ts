@@ -1,0 +1,133 @@
+import type { ColumnType, Generated } from 'kysely';
+import type { Category, ChannelId, Locale, Mode, RevisionKind, Severity } from '../domain/notice.ts';
+
+/**
+ * Table types shared by SQLite and PostgreSQL. Times are ISO-8601 UTC text and booleans
+ * are 0/1 integers in both, so one set of repositories reads both stores the same way.
+ */
+export interface Database {
+  notices: NoticesTable;
+  revisions: RevisionsTable;
+  subscribers: SubscribersTable;
+  contacts: ContactsTable;
+  subscriber_topics: { subscriber_id: number; topic: string };
+  subscriber_areas: { subscriber_id: number; area: string };
+  deliveries: DeliveriesTable;
+  cap_messages: CapMessagesTable;
+  staff_tokens: StaffTokensTable;
+  audit_log: AuditLogTable;
+  settings: { key: string; value: string };
+}
+
+export type NoticeStatus = 'scheduled' | 'queued' | 'dispatched' | 'cancelled';
+
+export interface NoticesTable {
+  id: string;
+  status: NoticeStatus;
+  current_revision: number;
+  severity: Severity;
+  mode: Mode;
+  title: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  idempotency_key: string | null;
+  /** sha256 of the request that created it, to tell a replay from a different request. */
+  idempotency_hash: string | null;
+}
+
+export interface RevisionsTable {
+  notice_id: string;
+  revision: number;
+  kind: RevisionKind;
+  title: string;
+  body: string;
+  severity: Severity;
+  category: Category;
+  mode: Mode;
+  /** JSON arrays as text. */
+  topics: string;
+  areas: string;
+  channels: string;
+  link: string | null;
+  cap_identifier: string;
+  sent_at: string;
+  expires_at: string | null;
+  scheduled_at: string | null;
+  created_by: string;
+  created_at: string;
+  /** Dispatch progress, so a dispatch taken up again after a crash resumes, not restarts. */
+  dispatch_state: string | null;
+  dispatched_at: string | null;
+}
+
+export interface SubscribersTable {
+  id: Generated<number>;
+  locale: Locale;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ContactsTable {
+  id: Generated<number>;
+  subscriber_id: number;
+  channel: ChannelId;
+  address: string;
+  verified: number;
+  active: number;
+  deactivated_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type DeliveryStatus = 'queued' | 'sent' | 'failed' | 'skipped';
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  notice_id: string;
+  revision: number;
+  channel: ChannelId;
+  /** The contact id as text, or '*' for a public channel's one post. */
+  recipient: string;
+  contact_id: number | null;
+  batch: number;
+  status: DeliveryStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  provider_id: string | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+export interface CapMessagesTable {
+  identifier: string;
+  notice_id: string;
+  revision: number;
+  msg_type: 'Alert' | 'Update' | 'Cancel';
+  sent_at: string;
+  expires_at: string | null;
+  xml: string;
+  created_at: string;
+}
+
+export type StaffRole = 'author' | 'approver' | 'admin';
+
+export interface StaffTokensTable {
+  id: Generated<number>;
+  name: string;
+  role: StaffRole;
+  token_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: string | null;
+}
