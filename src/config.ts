@@ -18,6 +18,10 @@ const Env = z.object({
     .string()
     .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'must start with sqlite: or postgres://')
     .default('sqlite:./data/hibiki.db'),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case PostgreSQL schema name')
+    .optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
   MAIL_FROM: z.string().min(3).default('"Hibiki 防災・お知らせ配信" <noreply@localhost>'),
@@ -74,6 +78,7 @@ function toConfig(env: z.infer<typeof Env>) {
     redisUrl: env.REDIS_URL,
     queuePrefix: env.QUEUE_PREFIX,
     databaseUrl: env.DATABASE_URL,
+    databaseSchema: env.DATABASE_SCHEMA,
     smtpUrl: env.SMTP_URL,
     outboxDir: env.OUTBOX_DIR,
     mailFrom: env.MAIL_FROM,

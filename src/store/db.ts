@@ -45,3 +45,8 @@ export function openDb(url: string, options: DbOptions = {}): Db {
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
 }
+
+/** Opens the store a deployment's configuration names. */
+export function openConfiguredDb(config: { databaseUrl: string; databaseSchema?: string | undefined }): Db {
+  return openDb(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
+}

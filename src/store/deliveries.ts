@@ -1,0 +1,300 @@
+import { sql } from 'kysely';
+import type { ChannelId, Locale } from '../domain/notice.ts';
+import type { Db } from './db.ts';
+import type { DeliveryStatus } from './schema.ts';
+import { toIso } from './time.ts';
+
+export interface NewDelivery {
+  noticeId: string;
+  revision: number;
+  channel: ChannelId;
+  /** String(contactId), or '*' for a public channel. */
+  recipient: string;
+  contactId: number | null;
+  batch: number;
+}
+
+export interface PendingDelivery {
+  id: number;
+  contactId: number | null;
+  /** null for a public channel or a contact deleted since dispatch. */
+  address: string | null;
+  locale: Locale;
+  attempts: number;
+}
+
+export interface DeliveryRow {
+  id: number;
+  noticeId: string;
+  revision: number;
+  channel: ChannelId;
+  recipient: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  providerId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
+}
+
+export interface DeliveryCount {
+  revision: number;
+  channel: ChannelId;
+  status: DeliveryStatus;
+  count: number;
+}
+
+export interface BatchKey {
+  noticeId: string;
+  revision: number;
+  channel: ChannelId;
+  batch: number;
+}
+
+export type DeliveryRepo = ReturnType<typeof createDeliveryRepo>;
+
+/** Rows per INSERT: far below SQLite's bound-parameter limit with 8 columns a row. */
+const INSERT_CHUNK = 500;
+/** Rows per bulk UPDATE (three parameters a row). */
+const UPDATE_CHUNK = 500;
+
+function* chunks<T>(rows: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
+/**
+ * A per-row value for a bulk UPDATE (`case id when 1 then 'a' when 2 then 'b' end`), so
+ * recording a batch's outcomes is one statement instead of one per recipient.
+ */
+function perRow<T extends { id: number }>(rows: T[], value: (row: T) => string | null) {
+  const whens = rows.map((r) => sql`when ${r.id} then ${value(r)}`);
+  return sql<string | null>`case ${sql.ref('id')} ${sql.join(whens, sql` `)} end`;
+}
+
+export function createDeliveryRepo(db: Db) {
+  const k = db.kysely;
+  const inBatch = (key: BatchKey) =>
+    k
+      .selectFrom('deliveries as d')
+      .where('d.notice_id', '=', key.noticeId)
+      .where('d.revision', '=', key.revision)
+      .where('d.channel', '=', key.channel)
+      .where('d.batch', '=', key.batch);
+
+  return {
+    /** Bulk insert; a row that exists already (a dispatch taken up again) is left as it is. */
+    async insertQueued(rows: NewDelivery[], now = new Date()): Promise<void> {
+      const at = toIso(now);
+      for (const chunk of chunks(rows, INSERT_CHUNK)) {
+        await k
+          .insertInto('deliveries')
+          .values(
+            chunk.map((r) => ({
+              notice_id: r.noticeId,
+              revision: r.revision,
+              channel: r.channel,
+              recipient: r.recipient,
+              contact_id: r.contactId,
+              batch: r.batch,
+              status: 'queued' as const,
+              created_at: at,
+              updated_at: at,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['notice_id', 'revision', 'channel', 'recipient']).doNothing())
+          .execute();
+      }
+    },
+
+    /** The rows of a batch still to send, with where to send them. */
+    async pending(key: BatchKey): Promise<PendingDelivery[]> {
+      const rows = await inBatch(key)
+        .leftJoin('contacts as c', 'c.id', 'd.contact_id')
+        .leftJoin('subscribers as s', 's.id', 'c.subscriber_id')
+        .select(['d.id', 'd.contact_id', 'd.attempts', 'c.address', 'c.active', 's.locale'])
+        .where('d.status', '=', 'queued')
+        .orderBy('d.id')
+        .execute();
+      return rows.map((r) => ({
+        id: Number(r.id),
+        contactId: r.contact_id === null ? null : Number(r.contact_id),
+        // A contact that unsubscribed after dispatch is not sent to.
+        address: r.active === 0 ? null : (r.address ?? null),
+        locale: r.locale ?? 'ja',
+        attempts: r.attempts,
+      }));
+    },
+
+    /** Counts an attempt on every still-queued row of a batch before sending it. */
+    async countAttempt(ids: number[], now = new Date()): Promise<void> {
+      if (ids.length === 0) return;
+      await k
+        .updateTable('deliveries')
+        .set({ attempts: sql`attempts + 1`, updated_at: toIso(now) })
+        .where('id', 'in', ids)
+        .where('status', '=', 'queued')
+        .execute();
+    },
+
+    async markSent(results: { id: number; providerId?: string }[], now = new Date()): Promise<void> {
+      const at = toIso(now);
+      for (const chunk of chunks(results, UPDATE_CHUNK)) {
+        await k
+          .updateTable('deliveries')
+          .set({
+            status: 'sent',
+            sent_at: at,
+            updated_at: at,
+            last_error: null,
+            provider_id: perRow(chunk, (r) => r.providerId ?? null),
+          })
+          .where(
+            'id',
+            'in',
+            chunk.map((r) => r.id),
+          )
+          .where('status', '=', 'queued')
+          .execute();
+      }
+    },
+
+    /** Final: failed (never retried) or skipped (no longer to be sent). */
+    async markFinal(
+      results: { id: number; reason: string }[],
+      status: Extract<DeliveryStatus, 'failed' | 'skipped'>,
+      now = new Date(),
+    ): Promise<void> {
+      const at = toIso(now);
+      for (const chunk of chunks(results, UPDATE_CHUNK)) {
+        await k
+          .updateTable('deliveries')
+          .set({ status, updated_at: at, last_error: perRow(chunk, (r) => r.reason) })
+          .where(
+            'id',
+            'in',
+            chunk.map((r) => r.id),
+          )
+          .where('status', '=', 'queued')
+          .execute();
+      }
+    },
+
+    /** Keeps a row queued but records why this attempt did not deliver it. */
+    async noteRetry(results: { id: number; reason: string }[], now = new Date()): Promise<void> {
+      const at = toIso(now);
+      for (const chunk of chunks(results, UPDATE_CHUNK)) {
+        await k
+          .updateTable('deliveries')
+          .set({ updated_at: at, last_error: perRow(chunk, (r) => r.reason) })
+          .where(
+            'id',
+            'in',
+            chunk.map((r) => r.id),
+          )
+          .where('status', '=', 'queued')
+          .execute();
+      }
+    },
+
+    /** Fails whatever is still queued in a batch (its retries are used up). */
+    async failRemaining(key: BatchKey, reason: string, now = new Date()): Promise<number> {
+      const result = await k
+        .updateTable('deliveries')
+        .set({ status: 'failed', last_error: reason, updated_at: toIso(now) })
+        .where('notice_id', '=', key.noticeId)
+        .where('revision', '=', key.revision)
+        .where('channel', '=', key.channel)
+        .where('batch', '=', key.batch)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** Skips what is still queued for earlier revisions: a correction or cancellation replaces them. */
+    async skipSuperseded(noticeId: string, beforeRevision: number, reason: string, now = new Date()): Promise<number> {
+      const result = await k
+        .updateTable('deliveries')
+        .set({ status: 'skipped', last_error: reason, updated_at: toIso(now) })
+        .where('notice_id', '=', noticeId)
+        .where('revision', '<', beforeRevision)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** Puts failed rows back in the queue; returns the batches to enqueue again. */
+    async requeueFailed(
+      noticeId: string,
+      revision: number,
+      now = new Date(),
+    ): Promise<{ channel: ChannelId; batch: number }[]> {
+      const batches = await k
+        .selectFrom('deliveries')
+        .select(['channel', 'batch'])
+        .distinct()
+        .where('notice_id', '=', noticeId)
+        .where('revision', '=', revision)
+        .where('status', '=', 'failed')
+        .execute();
+      // A contact deleted since has nobody to send to: its row stays failed.
+      await k
+        .updateTable('deliveries')
+        .set({ status: 'queued', updated_at: toIso(now) })
+        .where('notice_id', '=', noticeId)
+        .where('revision', '=', revision)
+        .where('status', '=', 'failed')
+        .where((eb) => eb.or([eb('contact_id', 'is not', null), eb('recipient', '=', '*')]))
+        .execute();
+      return batches.map((b) => ({ channel: b.channel, batch: b.batch }));
+    },
+
+    async contactsOf(deliveryIds: number[]): Promise<number[]> {
+      if (deliveryIds.length === 0) return [];
+      const rows = await k
+        .selectFrom('deliveries')
+        .select('contact_id')
+        .where('id', 'in', deliveryIds)
+        .where('contact_id', 'is not', null)
+        .execute();
+      return rows.map((r) => Number(r.contact_id));
+    },
+
+    async counts(noticeId: string): Promise<DeliveryCount[]> {
+      const rows = await k
+        .selectFrom('deliveries')
+        .select(['revision', 'channel', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('notice_id', '=', noticeId)
+        .groupBy(['revision', 'channel', 'status'])
+        .execute();
+      return rows.map((r) => ({ revision: r.revision, channel: r.channel, status: r.status, count: Number(r.n) }));
+    },
+
+    /** A page of delivery rows, in id order after the cursor. */
+    async list(
+      noticeId: string,
+      filter: { channel?: ChannelId; status?: DeliveryStatus; revision?: number; after?: number; limit: number },
+    ): Promise<DeliveryRow[]> {
+      let q = k.selectFrom('deliveries').selectAll().where('notice_id', '=', noticeId);
+      if (filter.channel) q = q.where('channel', '=', filter.channel);
+      if (filter.status) q = q.where('status', '=', filter.status);
+      if (filter.revision) q = q.where('revision', '=', filter.revision);
+      if (filter.after) q = q.where('id', '>', filter.after);
+      const rows = await q.orderBy('id').limit(filter.limit).execute();
+      return rows.map((r) => ({
+        id: Number(r.id),
+        noticeId: r.notice_id,
+        revision: r.revision,
+        channel: r.channel,
+        recipient: r.recipient,
+        status: r.status,
+        attempts: r.attempts,
+        lastError: r.last_error,
+        providerId: r.provider_id,
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+        sentAt: r.sent_at,
+      }));
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { createAuditRepo } from './audit.ts';
+import { createCapMessageRepo } from './cap-messages.ts';
+import type { Db } from './db.ts';
+import { createDeliveryRepo } from './deliveries.ts';
+import { createNoticeRepo } from './notices.ts';
+import { createSettingsRepo } from './settings.ts';
+import { createSubscriberRepo } from './subscribers.ts';
+import { createTokenRepo } from './tokens.ts';
+
+export type Store = ReturnType<typeof createStore>;
+
+/** Every repository over one database. */
+export function createStore(db: Db, cityCode: string) {
+  return {
+    db,
+    notices: createNoticeRepo(db, cityCode),
+    subscribers: createSubscriberRepo(db),
+    deliveries: createDeliveryRepo(db),
+    capMessages: createCapMessageRepo(db),
+    tokens: createTokenRepo(db),
+    audit: createAuditRepo(db),
+    settings: createSettingsRepo(db),
+  };
+}

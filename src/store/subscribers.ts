@@ -1,0 +1,202 @@
+import type { ChannelId, Locale } from '../domain/notice.ts';
+import type { Db } from './db.ts';
+import { toIso } from './time.ts';
+
+export interface SubscriberImport {
+  email: string;
+  topics: string[];
+  /** Empty: the whole city. */
+  areas: string[];
+  locale: Locale;
+}
+
+export interface ImportOutcome {
+  created: number;
+  updated: number;
+  /** Contacts that unsubscribed earlier: an old list must not sign them up again. */
+  skippedUnsubscribed: number[];
+}
+
+export interface AudienceCriteria {
+  channel: ChannelId;
+  topics: string[];
+  areas: string[];
+  /** An emergency reaches every active contact in its areas, whatever topics were chosen. */
+  ignoreTopics: boolean;
+}
+
+export interface ContactRecipient {
+  contactId: number;
+  address: string;
+  locale: Locale;
+  active: boolean;
+}
+
+export type SubscriberRepo = ReturnType<typeof createSubscriberRepo>;
+
+export function createSubscriberRepo(db: Db) {
+  const k = db.kysely;
+
+  return {
+    /**
+     * Imports residents signed up on paper or in an old list. A resident already known by
+     * address gets the union of old and new choices; `areas: []` (the whole city) wins over
+     * any district. Returns the index of each row skipped because that contact unsubscribed.
+     */
+    async importMail(rows: SubscriberImport[], now = new Date()): Promise<ImportOutcome> {
+      const outcome: ImportOutcome = { created: 0, updated: 0, skippedUnsubscribed: [] };
+      const at = toIso(now);
+      await k.transaction().execute(async (tx) => {
+        for (const [index, row] of rows.entries()) {
+          const existing = await tx
+            .selectFrom('contacts')
+            .select(['id', 'subscriber_id', 'active', 'deactivated_reason'])
+            .where('channel', '=', 'mail')
+            .where('address', '=', row.email)
+            .executeTakeFirst();
+          let subscriberId: number;
+          let areas = row.areas;
+          if (existing) {
+            if (!existing.active) {
+              outcome.skippedUnsubscribed.push(index);
+              continue;
+            }
+            subscriberId = existing.subscriber_id;
+            await tx
+              .updateTable('subscribers')
+              .set({ locale: row.locale, updated_at: at })
+              .where('id', '=', subscriberId)
+              .execute();
+            const hadAreas = await tx
+              .selectFrom('subscriber_areas')
+              .select('area')
+              .where('subscriber_id', '=', subscriberId)
+              .executeTakeFirst();
+            // Whole city before or now stays whole city.
+            if (!hadAreas || row.areas.length === 0) {
+              await tx.deleteFrom('subscriber_areas').where('subscriber_id', '=', subscriberId).execute();
+              areas = [];
+            }
+            outcome.updated++;
+          } else {
+            const created = await tx
+              .insertInto('subscribers')
+              .values({ locale: row.locale, created_at: at, updated_at: at })
+              .returning('id')
+              .executeTakeFirstOrThrow();
+            subscriberId = Number(created.id);
+            await tx
+              .insertInto('contacts')
+              .values({
+                subscriber_id: subscriberId,
+                channel: 'mail',
+                address: row.email,
+                // Staff import what residents signed on paper: consent is already given.
+                verified: 1,
+                active: 1,
+                deactivated_reason: null,
+                created_at: at,
+                updated_at: at,
+              })
+              .execute();
+            outcome.created++;
+          }
+          if (row.topics.length > 0) {
+            await tx
+              .insertInto('subscriber_topics')
+              .values(row.topics.map((topic) => ({ subscriber_id: subscriberId, topic })))
+              .onConflict((oc) => oc.doNothing())
+              .execute();
+          }
+          if (areas.length > 0) {
+            await tx
+              .insertInto('subscriber_areas')
+              .values(areas.map((area) => ({ subscriber_id: subscriberId, area })))
+              .onConflict((oc) => oc.doNothing())
+              .execute();
+          }
+        }
+      });
+      return outcome;
+    },
+
+    /**
+     * One page of a notice's audience on a channel, in contact id order, so the dispatcher
+     * streams any number of subscribers with constant memory and can resume after a crash.
+     */
+    async audiencePage(criteria: AudienceCriteria, afterContactId: number, limit: number): Promise<number[]> {
+      let q = k
+        .selectFrom('contacts as c')
+        .select('c.id')
+        .where('c.channel', '=', criteria.channel)
+        .where('c.active', '=', 1)
+        .where('c.verified', '=', 1)
+        .where('c.id', '>', afterContactId);
+      if (!criteria.ignoreTopics && criteria.topics.length > 0) {
+        q = q.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('subscriber_topics as st')
+              .select('st.topic')
+              .whereRef('st.subscriber_id', '=', 'c.subscriber_id')
+              .where('st.topic', 'in', criteria.topics),
+          ),
+        );
+      }
+      if (criteria.areas.length > 0) {
+        q = q.where((eb) =>
+          eb.or([
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('subscriber_areas as sa')
+                  .select('sa.area')
+                  .whereRef('sa.subscriber_id', '=', 'c.subscriber_id'),
+              ),
+            ),
+            eb.exists(
+              eb
+                .selectFrom('subscriber_areas as sa2')
+                .select('sa2.area')
+                .whereRef('sa2.subscriber_id', '=', 'c.subscriber_id')
+                .where('sa2.area', 'in', criteria.areas),
+            ),
+          ]),
+        );
+      }
+      const rows = await q.orderBy('c.id', 'asc').limit(limit).execute();
+      return rows.map((r) => Number(r.id));
+    },
+
+    async contact(id: number): Promise<ContactRecipient | undefined> {
+      const row = await k
+        .selectFrom('contacts as c')
+        .innerJoin('subscribers as s', 's.id', 'c.subscriber_id')
+        .select(['c.id', 'c.address', 'c.active', 's.locale'])
+        .where('c.id', '=', id)
+        .executeTakeFirst();
+      return row
+        ? { contactId: Number(row.id), address: row.address, locale: row.locale, active: row.active === 1 }
+        : undefined;
+    },
+
+    async deactivateContacts(ids: number[], reason: string, now = new Date()): Promise<void> {
+      if (ids.length === 0) return;
+      await k
+        .updateTable('contacts')
+        .set({ active: 0, deactivated_reason: reason, updated_at: toIso(now) })
+        .where('id', 'in', ids)
+        .execute();
+    },
+
+    async countActive(channel: ChannelId): Promise<number> {
+      const row = await k
+        .selectFrom('contacts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('channel', '=', channel)
+        .where('active', '=', 1)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}
