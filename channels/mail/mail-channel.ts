@@ -1,0 +1,419 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
+import type { Logger } from 'pino';
+import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
+import { loadMailTemplates, personaliseMail, type RenderedMail, renderMail } from './render-mail.ts';
+
+export interface MailOptions {
+  /** The From header, e.g. `"菊池市 防災・お知らせ" <noreply@city.example.jp>`; its domain names Message-IDs. */
+  from: string;
+  /** smtp:// (STARTTLS when offered) or smtps://, may carry user:pass. Unset: write to outboxDir. */
+  smtpUrl?: string;
+  /** Used when smtpUrl is unset: every message becomes an .eml file here (created if missing). */
+  outboxDir?: string;
+  /** SMTP connections in the pool, and messages in flight per send(); default 8. */
+  connections?: number;
+  /** Recipients per send(); default 100. */
+  batch?: number;
+  /** Address for the mailto: half of List-Unsubscribe, for mail clients without one-click. */
+  unsubscribeMailto?: string;
+  templatesDir?: string;
+}
+
+export interface MailDeps {
+  logger: Logger;
+}
+
+/** Nodemailer error codes that mean the server was not reached or the connection broke. */
+const CONNECTION_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ETLS',
+  'EPROXY',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const AUTH_CODES = new Set(['EAUTH', 'ENOAUTH']);
+/** Our code for a failed outbox write; the file system's code stays in originalCode. */
+const OUTBOX_CODE = 'EOUTBOX';
+
+/**
+ * Enhanced status codes (RFC 3463) that say the mailbox itself is gone or malformed:
+ * 5.1.1 no such user, 5.1.2 no such domain, 5.1.3 bad address syntax, 5.1.6 moved,
+ * 5.1.10 null MX, 5.2.1 mailbox disabled. A bare 550 is not enough: servers also use it
+ * for spam and policy refusals, and deactivating a resident for those would be wrong.
+ */
+const DEAD_MAILBOX_STATUS = /\b5\.(1\.(1|2|3|6|10)|2\.1)\b/;
+const DEAD_MAILBOX_TEXT = /no such (user|mailbox)|user unknown|unknown user|does not exist|mailbox not found/i;
+
+interface Outcome {
+  result: RecipientResult;
+  /** The failure is the server's or the network's, not this recipient's. */
+  serverLevel: boolean;
+  code?: string;
+}
+
+interface Sender {
+  /** For errors and logs: host:port or the outbox directory, never credentials. */
+  target: string;
+  deliver(mail: SendMailOptions, fileStem: string): Promise<string>;
+  check(): Promise<void>;
+  close(): void;
+}
+
+export function createMailChannel(options: MailOptions, deps: MailDeps): Channel<RenderedMail> {
+  // Bound once: a caller that already bound channel=mail would otherwise get the key twice.
+  const logger = deps.logger.bindings().channel === 'mail' ? deps.logger : deps.logger.child({ channel: 'mail' });
+  const templates = loadMailTemplates(options.templatesDir);
+  const concurrency = Math.max(1, options.connections ?? 8);
+  const domain = fromDomain(options.from);
+  if (!domain) {
+    throw new ChannelError('mail', 'permanent', `the From address (MAIL_FROM) has no usable address: ${options.from}`);
+  }
+  const mailto = options.unsubscribeMailto?.replace(/^mailto:/i, '');
+  const sender = options.smtpUrl ? smtpSender(options.smtpUrl, concurrency) : outboxSender(options.outboxDir);
+
+  async function sendOne(message: RenderedMail, recipient: Recipient, ctx: SendContext): Promise<Outcome> {
+    const { deliveryId } = recipient;
+    // Without a personal link the footer still needs somewhere to go: the mailto, else the
+    // notice page. Mail recipients always have one; this only guards a wiring mistake.
+    const unsubscribeLink = recipient.unsubscribeUrl ?? (mailto ? `mailto:${mailto}` : ctx.notice.pageUrl);
+    const personal = personaliseMail(message, unsubscribeLink);
+    const stem = `${atext(ctx.deliveryKey)}.${deliveryId}`;
+    const unsubscribe = [recipient.unsubscribeUrl, mailto].filter((v): v is string => Boolean(v));
+    const headers: Record<string, string> = {
+      'Auto-Submitted': 'auto-generated',
+      'X-Hibiki-Notice': `${ctx.notice.id}; revision=${ctx.notice.revision}`,
+    };
+    // One-click (RFC 8058) needs the https link; a mailto alone must not claim it.
+    if (recipient.unsubscribeUrl) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+    const mail: SendMailOptions = {
+      from: options.from,
+      // An address object, not a string: nodemailer would split "a@x, b@y" into two recipients.
+      to: { name: '', address: recipient.address },
+      subject: personal.subject,
+      text: personal.text,
+      html: personal.html,
+      // The same delivery gets the same Message-ID on every attempt, so a copy sent twice
+      // (a crash between the server's 250 and our record of it) is recognisable.
+      messageId: `<${stem}@${domain}>`,
+      headers,
+      // Nested: one List-Unsubscribe header holding both URIs (a flat array makes two).
+      ...(unsubscribe.length > 0 ? { list: { unsubscribe: [unsubscribe] } } : {}),
+    };
+    try {
+      const providerId = await sender.deliver(mail, stem);
+      return { result: { deliveryId, status: 'sent', providerId }, serverLevel: false };
+    } catch (err) {
+      return classify(err as NodemailerError, deliveryId, recipient.address);
+    }
+  }
+
+  return {
+    id: 'mail',
+    audience: 'subscribers',
+    maxBatch: Math.max(1, options.batch ?? 100),
+
+    render(notice, locale) {
+      return renderMail(notice, locale, templates);
+    },
+
+    async send(message, to, ctx) {
+      const started = Date.now();
+      const outcomes: Array<Outcome | undefined> = new Array(to.length);
+      let next = 0;
+      // One message per recipient (each has its own unsubscribe link), at most one in
+      // flight per pooled connection, so an abort stops new messages promptly instead of
+      // leaving a long queue inside nodemailer.
+      const runner = async () => {
+        while (!ctx.signal.aborted) {
+          const i = next++;
+          const recipient = to[i];
+          if (!recipient) return;
+          const outcome = await sendOne(message, recipient, ctx);
+          outcomes[i] = outcome;
+          if (outcome.result.status !== 'sent') {
+            logger.debug(
+              {
+                deliveryKey: ctx.deliveryKey,
+                deliveryId: recipient.deliveryId,
+                status: outcome.result.status,
+                code: outcome.code,
+              },
+              'mail not delivered',
+            );
+          }
+          try {
+            ctx.onResult?.(outcome.result);
+          } catch (err) {
+            // The caller's bookkeeping failing must not stop the batch: it still gets every
+            // result from send()'s return value.
+            logger.warn({ deliveryKey: ctx.deliveryKey, err: String(err) }, 'mail onResult callback threw');
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, to.length) }, runner));
+
+      const results = to.map(
+        (r, i): RecipientResult =>
+          outcomes[i]?.result ?? {
+            deliveryId: r.deliveryId,
+            status: 'retry',
+            reason: 'not sent: the send was aborted before this recipient',
+          },
+      );
+      const counts = { sent: 0, failed: 0, retry: 0 };
+      for (const r of results) counts[r.status]++;
+      logger.info(
+        {
+          deliveryKey: ctx.deliveryKey,
+          attempt: ctx.attempt,
+          recipients: to.length,
+          ...counts,
+          ms: Date.now() - started,
+        },
+        'mail batch finished',
+      );
+
+      const attempted = outcomes.filter((o): o is Outcome => o !== undefined);
+      if (attempted.length > 0 && attempted.length === to.length && attempted.every((o) => o.serverLevel)) {
+        const what = to.length === 1 ? 'the delivery' : `any of ${to.length} deliveries`;
+        throw unreachable(
+          sender.target,
+          attempted.map((o) => o.code),
+          Boolean(options.smtpUrl),
+          what,
+        );
+      }
+      return results;
+    },
+
+    async check() {
+      try {
+        await sender.check();
+      } catch (err) {
+        const what = options.smtpUrl ? 'a connection' : 'a file';
+        throw unreachable(sender.target, [codeOf(err as NodemailerError)], Boolean(options.smtpUrl), what, err);
+      }
+    },
+
+    async close() {
+      sender.close();
+    },
+  };
+}
+
+function smtpSender(smtpUrl: string, connections: number): Sender {
+  let url: URL;
+  try {
+    url = new URL(smtpUrl);
+  } catch {
+    // The URL may hold a password: say what is wrong, never echo it.
+    throw new ChannelError(
+      'mail',
+      'permanent',
+      'the SMTP URL is not a valid URL (expected smtp://host:port or smtps://…)',
+    );
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ChannelError(
+      'mail',
+      'permanent',
+      `the SMTP URL must start with smtp:// or smtps://, not ${url.protocol}//`,
+    );
+  }
+  const secure = url.protocol === 'smtps:';
+  const target = `${url.hostname}:${url.port || (secure ? 465 : 587)}`;
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    pool: true,
+    maxConnections: connections,
+    // The default of 100 messages per connection reconnects mid-broadcast and costs 1.5×.
+    maxMessages: Number.POSITIVE_INFINITY,
+    // nodemailer waits up to 2 min to connect by default; a worker should give up sooner
+    // and let the queue's backoff retry.
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 60_000,
+    // Its logger would print addresses; we log outcomes ourselves.
+    logger: false,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return {
+    target,
+    async deliver(mail) {
+      const info = await transport.sendMail(mail);
+      return info.messageId;
+    },
+    async check() {
+      await transport.verify();
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
+
+function outboxSender(outboxDir: string | undefined): Sender {
+  if (!outboxDir) {
+    throw new ChannelError(
+      'mail',
+      'permanent',
+      'neither an SMTP URL (SMTP_URL) nor an outbox directory (OUTBOX_DIR) is set',
+    );
+  }
+  const transport = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: 'windows',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  let ready: Promise<unknown> | undefined;
+  const ensureDir = () => {
+    ready ??= mkdir(outboxDir, { recursive: true }).catch((err: unknown) => {
+      ready = undefined;
+      throw err;
+    });
+    return ready;
+  };
+  return {
+    target: `outbox ${outboxDir}`,
+    async deliver(mail, fileStem) {
+      const info = await transport.sendMail(mail);
+      const file = join(outboxDir, `${fileStem}.eml`);
+      // Written under a temporary name and renamed, so a reader never sees half a message.
+      const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await ensureDir();
+        await writeFile(tmp, info.message as Buffer);
+        await rename(tmp, file);
+      } catch (cause) {
+        const err = new Error(`cannot write to the outbox: ${(cause as Error).message}`, {
+          cause,
+        }) as NodemailerError & {
+          originalCode?: string;
+        };
+        err.code = OUTBOX_CODE;
+        err.originalCode = (cause as NodeJS.ErrnoException).code;
+        throw err;
+      }
+      return info.messageId;
+    },
+    async check() {
+      await ensureDir();
+      await access(outboxDir, constants.W_OK);
+    },
+    close() {},
+  };
+}
+
+function classify(err: NodemailerError, deliveryId: number, address: string): Outcome {
+  const code = codeOf(err);
+  const smtpCode = typeof err.responseCode === 'number' ? err.responseCode : undefined;
+  if (smtpCode !== undefined && err.command === 'MAIL FROM') {
+    // The sender refused: wrong for every recipient alike, so it is the channel's problem.
+    const reason = `SMTP ${redact(err.response ?? String(smtpCode), address)} (at MAIL FROM)`;
+    return { result: { deliveryId, status: 'retry', reason }, serverLevel: true, code: 'EMAILFROM' };
+  }
+  if (smtpCode !== undefined) {
+    const reason = `SMTP ${redact(err.response ?? String(smtpCode), address)}${err.command ? ` (at ${err.command})` : ''}`;
+    if (AUTH_CODES.has(err.code ?? '') || err.command?.startsWith('AUTH')) {
+      // A refused login refuses every recipient alike: the job retries, a person fixes SMTP_URL.
+      return { result: { deliveryId, status: 'retry', reason }, serverLevel: true, code: 'EAUTH' };
+    }
+    if (smtpCode >= 400 && smtpCode < 500) {
+      // 421: the server is closing the channel, a server-wide state like a refused connection.
+      return { result: { deliveryId, status: 'retry', reason }, serverLevel: smtpCode === 421, code };
+    }
+    if (smtpCode >= 500) {
+      const text = err.response ?? '';
+      const deactivate =
+        smtpCode === 551 || smtpCode === 553 || DEAD_MAILBOX_STATUS.test(text) || DEAD_MAILBOX_TEXT.test(text);
+      return { result: { deliveryId, status: 'failed', reason, deactivate }, serverLevel: false, code };
+    }
+  }
+  if (code === 'EENVELOPE' && err.message?.startsWith('Invalid sender')) {
+    return {
+      result: { deliveryId, status: 'retry', reason: 'invalid sender address' },
+      serverLevel: true,
+      code: 'EMAILFROM',
+    };
+  }
+  if (code === 'EENVELOPE') {
+    // Refused by nodemailer before any SMTP: the stored address cannot be sent to at all.
+    return {
+      result: { deliveryId, status: 'failed', reason: 'invalid address: refused before sending', deactivate: true },
+      serverLevel: false,
+      code,
+    };
+  }
+  const codes = [err.code, code].filter((c): c is string => Boolean(c));
+  const serverLevel = codes.some((c) => CONNECTION_CODES.has(c) || AUTH_CODES.has(c) || c === OUTBOX_CODE);
+  const reason = `${code ?? 'error'}: ${redact(err.message ?? String(err), address)}`;
+  return { result: { deliveryId, status: 'retry', reason }, serverLevel, code };
+}
+
+/**
+ * The error for a send() in which no recipient got through for a reason of the server's
+ * (or the outbox's): the whole job should back off and retry, and a person should learn
+ * what to check. `what` is "any of 3 messages" for a send, "a connection" for check().
+ */
+function unreachable(
+  target: string,
+  codeList: Array<string | undefined>,
+  smtp: boolean,
+  what: string,
+  cause?: unknown,
+) {
+  const codes = [...new Set(codeList.map((c) => c ?? 'error'))].join(', ');
+  let message: string;
+  if (!smtp) {
+    message = `cannot write ${what} to ${target} (${codes}): check that the directory exists or can be created and is writable (OUTBOX_DIR)`;
+  } else if (codes.includes('EMAILFROM')) {
+    message = `SMTP server ${target} refused the sender address: check MAIL_FROM and that the server may relay for its domain`;
+  } else if (codes.includes('EAUTH') || codes.includes('ENOAUTH')) {
+    message = `SMTP server ${target} refused the login (${codes}): check the user and password in SMTP_URL`;
+  } else {
+    message = `cannot make ${what} to SMTP server ${target} (${codes}): check that the server is running and reachable, and the host, port and smtp:// or smtps:// in SMTP_URL`;
+  }
+  return new ChannelError('mail', 'retryable', message, { cause });
+}
+
+function codeOf(err: NodemailerError): string | undefined {
+  const e = err as NodemailerError & { originalCode?: string };
+  // nodemailer replaces a socket's ECONNREFUSED with its own ESOCKET/ECONNECTION; the
+  // original tells a person more.
+  return e.originalCode ?? e.code;
+}
+
+/** Addresses never leave this module in a reason: the recipient's, and any a server echoes. */
+function redact(text: string, address: string): string {
+  let out = text.replace(/\r?\n/g, ' ').trim();
+  if (address) out = out.split(address).join('recipient');
+  out = out.replace(/[^\s<>()"',;:]+@[^\s<>()"',;:]+/g, 'recipient');
+  return out.length > 300 ? `${out.slice(0, 300)}…` : out;
+}
+
+function fromDomain(from: string): string | undefined {
+  const match = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from.trim());
+  return match?.[1];
+}
+
+/** Makes a key safe as a Message-ID left-hand side and a file name, keeping it injective. */
+function atext(s: string): string {
+  return s.replace(/[^A-Za-z0-9_-]/gu, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `=${b.toString(16).padStart(2, '0')}`).join(''),
+  );
+}
