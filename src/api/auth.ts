@@ -1,0 +1,81 @@
+import type { MiddlewareHandler } from 'hono';
+import type { RequestIdVariables } from 'hono/request-id';
+import type { StaffRole } from '../store/schema.ts';
+import type { StaffIdentity, TokenRepo } from '../store/tokens.ts';
+import { ApiError } from './errors.ts';
+
+/** What every route can read from the Hono context. */
+export interface AppVariables extends RequestIdVariables {
+  /** Set by requireRole: the staff token that made the request. */
+  staff: StaffIdentity;
+}
+
+export interface AppEnv {
+  Variables: AppVariables;
+}
+
+/** Each role can do everything the roles below it can. */
+const RANK: Record<StaffRole, number> = { author: 1, approver: 2, admin: 3 };
+
+const ROLE_JA: Record<StaffRole, string> = {
+  author: '作成者(author)',
+  approver: '承認者(approver)',
+  admin: '管理者(admin)',
+};
+
+export function hasRole(identity: Pick<StaffIdentity, 'role'>, needed: StaffRole): boolean {
+  return RANK[identity.role] >= RANK[needed];
+}
+
+export function roleLabel(role: StaffRole): string {
+  return ROLE_JA[role];
+}
+
+/** 403 naming the role needed; the message can be replaced where the reason is more specific. */
+export function forbidden(needed: StaffRole, message?: { ja: string; en: string }): ApiError {
+  return new ApiError(
+    403,
+    'forbidden',
+    message ?? {
+      ja: `この操作には${ROLE_JA[needed]}以上のトークンが必要です`,
+      en: `This requires a token with role ${needed} or higher`,
+    },
+  );
+}
+
+function unauthorized(reason: 'missing' | 'invalid'): ApiError {
+  // RFC 6750: no error code when the request had no credentials at all.
+  const challenge = reason === 'missing' ? 'Bearer realm="hibiki"' : 'Bearer realm="hibiki", error="invalid_token"';
+  return new ApiError(
+    401,
+    'unauthorized',
+    reason === 'missing'
+      ? {
+          ja: 'Authorization: Bearer <トークン> ヘッダーが必要です',
+          en: 'Send an Authorization: Bearer <token> header',
+        }
+      : {
+          ja: 'トークンが正しくないか、失効しています',
+          en: 'The token is invalid or has been revoked',
+        },
+    { headers: { 'WWW-Authenticate': challenge } },
+  );
+}
+
+/**
+ * Authenticates the bearer token and checks its role; puts the identity in the context as
+ * `staff`. Runs before body validation, so an anonymous caller learns nothing about the API.
+ */
+export function requireRole(tokens: Pick<TokenRepo, 'verify'>, role: StaffRole): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (!header) throw unauthorized('missing');
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    if (!match?.[1]) throw unauthorized('invalid');
+    const identity = await tokens.verify(match[1]);
+    if (!identity) throw unauthorized('invalid');
+    if (!hasRole(identity, role)) throw forbidden(role);
+    c.set('staff', identity);
+    await next();
+  };
+}

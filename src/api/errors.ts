@@ -1,0 +1,247 @@
+import { z } from '@hono/zod-openapi';
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from '../logger.ts';
+
+/**
+ * Every error body is `{ error: { code, message, message_en, fields?, fields_en?, requestId? } }`:
+ * Japanese in `message`/`fields` for the staff who read it, English beside it in the `_en`
+ * twins, and a stable `code` for programs.
+ */
+export interface Bilingual {
+  ja: string;
+  en: string;
+}
+
+/** Reasons per field name (the top-level key of the request). */
+export type FieldErrors = Record<string, Bilingual[]>;
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: ContentfulStatusCode;
+  readonly code: string;
+  readonly messageEn: string;
+  readonly fields: FieldErrors | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: Bilingual,
+    options: { fields?: FieldErrors; headers?: Record<string, string> } = {},
+  ) {
+    super(message.ja);
+    this.status = status;
+    this.code = code;
+    this.messageEn = message.en;
+    this.fields = options.fields;
+    this.headers = options.headers;
+  }
+}
+
+/** One field's reason, the common case of a 400. */
+export function fieldError(field: string, reason: Bilingual, code = 'validation_failed'): ApiError {
+  return new ApiError(
+    400,
+    code,
+    { ja: `入力内容に誤りがあります: ${field}`, en: `Invalid input: ${field}` },
+    { fields: { [field]: [reason] } },
+  );
+}
+
+export function notFoundError(what: Bilingual): ApiError {
+  return new ApiError(404, 'not_found', { ja: `${what.ja}が見つかりません`, en: `${what.en} not found` });
+}
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation_failed' }),
+      message: z.string().openapi({ example: '入力内容に誤りがあります: severity' }),
+      message_en: z.string().openapi({ example: 'Invalid input: severity' }),
+      fields: z.record(z.string(), z.array(z.string())).optional(),
+      fields_en: z.record(z.string(), z.array(z.string())).optional(),
+      requestId: z.string().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export type ErrorBodyType = z.infer<typeof ErrorBody>;
+
+export function errorBody(err: ApiError, requestId?: string): ErrorBodyType {
+  const body: ErrorBodyType['error'] = { code: err.code, message: err.message, message_en: err.messageEn };
+  if (err.fields) {
+    body.fields = mapFields(err.fields, (r) => r.ja);
+    body.fields_en = mapFields(err.fields, (r) => r.en);
+  }
+  if (requestId) body.requestId = requestId;
+  return { error: body };
+}
+
+function mapFields(fields: FieldErrors, pick: (r: Bilingual) => string): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.map(pick)]));
+}
+
+export function errorResponse(c: Context, err: ApiError): Response {
+  for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
+  return c.json(errorBody(err, c.get('requestId') as string | undefined), err.status);
+}
+
+export const payloadTooLarge = (maxBytes: number): ApiError =>
+  new ApiError(413, 'payload_too_large', {
+    ja: `リクエストの本文が大きすぎます（上限 ${formatBytes(maxBytes)}）`,
+    en: `Request body too large (limit ${formatBytes(maxBytes)})`,
+  });
+
+function formatBytes(n: number): string {
+  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
+}
+
+/** Hono's own exceptions (from validators and middleware) in our error shape. */
+function fromHttpException(e: HTTPException): ApiError {
+  switch (e.status) {
+    case 400:
+      if (/json/i.test(e.message)) {
+        return new ApiError(400, 'invalid_json', {
+          ja: 'リクエストの本文が正しい JSON ではありません',
+          en: 'The request body is not valid JSON',
+        });
+      }
+      return new ApiError(400, 'bad_request', {
+        ja: `リクエストが正しくありません: ${e.message}`,
+        en: `Bad request: ${e.message}`,
+      });
+    case 413:
+      return new ApiError(413, 'payload_too_large', {
+        ja: 'リクエストの本文が大きすぎます',
+        en: 'Request body too large',
+      });
+    case 415:
+      return unsupportedMediaType('application/json');
+    default:
+      return new ApiError(e.status as ContentfulStatusCode, 'http_error', {
+        ja: e.message || 'エラー',
+        en: e.message || 'Error',
+      });
+  }
+}
+
+export function unsupportedMediaType(...expected: string[]): ApiError {
+  const list = expected.join(', ');
+  return new ApiError(415, 'unsupported_media_type', {
+    ja: `Content-Type が対応していません。${list} で送ってください`,
+    en: `Unsupported Content-Type; send ${list}`,
+  });
+}
+
+/** app.onError: known errors as they are; anything else is a 500 that names only the request id. */
+export function createErrorHandler(logger: Logger): ErrorHandler {
+  return (err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
+    const requestId = c.get('requestId') as string | undefined;
+    // Name, message and stack only: never the request, whose headers and body may hold secrets or addresses.
+    logger.error(
+      {
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        err: { name: err.name, message: err.message, stack: err.stack },
+      },
+      'unexpected error',
+    );
+    return c.json(
+      errorBody(
+        new ApiError(500, 'internal_error', {
+          ja: `サーバー内部でエラーが起きました。管理者に連絡するときはリクエスト ID ${requestId ?? '-'} をお伝えください`,
+          en: `Internal server error; quote request id ${requestId ?? '-'} to the administrator`,
+        }),
+        requestId,
+      ),
+      500,
+    );
+  };
+}
+
+export const notFound: NotFoundHandler = (c) =>
+  errorResponse(
+    c,
+    new ApiError(404, 'not_found', {
+      ja: `${c.req.method} ${c.req.path} というページや API はありません`,
+      en: `No such route: ${c.req.method} ${c.req.path}`,
+    }),
+  );
+
+// ---- zod validation failures -------------------------------------------------------------
+
+const jaLocale = z.locales.ja().localeError;
+const enLocale = z.locales.en().localeError;
+
+function valueAt(data: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = data;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+function localeText(locale: typeof jaLocale, issue: z.core.$ZodIssue, input: unknown): string | undefined {
+  const out = locale({ ...issue, input } as unknown as Parameters<typeof jaLocale>[0]);
+  return typeof out === 'string' ? out : out?.message;
+}
+
+/**
+ * Turns zod issues into reasons per top-level field, in both languages. Zod's issues keep
+ * only the English text, so the Japanese one is made again from zod's own ja locale; a
+ * schema's custom message is used for both. Unknown keys are reported on the key itself.
+ */
+export function zodFieldErrors(error: z.ZodError, data: unknown): FieldErrors {
+  const fields: FieldErrors = {};
+  const add = (field: string, reason: Bilingual) => {
+    const list = fields[field] ?? [];
+    list.push(reason);
+    fields[field] = list;
+  };
+  for (const issue of error.issues) {
+    const path = issue.path.map(String);
+    const field = path[0] ?? '_';
+    const where = path.length > 1 ? `${path.slice(1).join('.')}: ` : '';
+    if (issue.code === 'unrecognized_keys') {
+      const prefix = path.length > 0 ? `${path.join('.')}.` : '';
+      for (const key of issue.keys) add(`${prefix}${key}`, { ja: '不明な項目です', en: 'unknown field' });
+      continue;
+    }
+    const input = valueAt(data, issue.path);
+    const en = issue.message;
+    const isDefault = localeText(enLocale, issue, input) === en;
+    const ja = isDefault ? (localeText(jaLocale, issue, input) ?? en) : en;
+    add(field, { ja: `${where}${ja}`, en: `${where}${en}` });
+  }
+  return fields;
+}
+
+export function validationError(error: z.ZodError, data: unknown): ApiError {
+  const fields = zodFieldErrors(error, data);
+  const names = Object.keys(fields);
+  const onlyUnknown = error.issues.every((i) => i.code === 'unrecognized_keys');
+  return new ApiError(
+    400,
+    onlyUnknown ? 'unknown_field' : 'validation_failed',
+    onlyUnknown
+      ? { ja: `不明な項目があります: ${names.join(', ')}`, en: `Unknown field(s): ${names.join(', ')}` }
+      : { ja: `入力内容に誤りがあります: ${names.join(', ')}`, en: `Invalid input: ${names.join(', ')}` },
+    { fields },
+  );
+}
+
+/** OpenAPIHono's defaultHook: a failed zod check becomes our 400. */
+export const validationHook = (
+  result: { success: true; data: unknown } | { success: false; error: z.ZodError; data?: unknown },
+  c: Context,
+): Response | undefined => {
+  if (result.success) return undefined;
+  // @hono/zod-validator passes the input as `data` beside the error; the Japanese reasons need it.
+  return errorResponse(c, validationError(result.error, result.data));
+};

@@ -1,0 +1,547 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Links } from '../domain/links.ts';
+import { CATEGORIES, CHANNEL_IDS, MODES, SEVERITIES } from '../domain/notice.ts';
+import type { Revision } from '../domain/revision.ts';
+import type { NoticeInput, NoticeService } from '../services/notices.ts';
+import type { Notice } from '../store/notices.ts';
+import type { TokenRepo } from '../store/tokens.ts';
+import { requireRole } from './auth.ts';
+import { bearer, createRouter, errorResponses } from './router.ts';
+
+const isoDateTime = z.iso.datetime({ offset: true }).openapi({
+  description: 'ISO 8601（タイムゾーン付き） / ISO 8601 with offset',
+  example: '2026-11-26T19:40:00+09:00',
+});
+
+const noticeFields = {
+  title: z.string().trim().min(1).max(200).openapi({ example: '避難所の開設について' }),
+  body: z.string().trim().min(1).max(20_000).openapi({ example: '本日19時より、市内の避難所を開設しました。' }),
+  severity: z
+    .enum(SEVERITIES)
+    .openapi({ description: 'emergency には approver 以上のトークンが必要 / emergency needs approver+' }),
+  category: z.enum(CATEGORIES),
+  topics: z
+    .array(z.string().min(1).max(50))
+    .max(50)
+    .openapi({ example: ['disaster', 'shelter'] }),
+  areas: z
+    .array(z.string().regex(/^\d{6}$/))
+    .max(500)
+    .openapi({
+      description: 'JIS X 0402 団体コード。空なら市全域 / JIS X 0402 codes; empty means the whole city',
+      example: [],
+    }),
+  channels: z
+    .array(z.enum(CHANNEL_IDS))
+    .min(1)
+    .openapi({ description: '省略時は有効なすべてのチャネル / default: every enabled channel' }),
+  link: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .nullable(),
+  expiresAt: isoDateTime.nullable(),
+};
+
+export const NoticeBody = z
+  .strictObject({
+    ...noticeFields,
+    topics: noticeFields.topics.optional(),
+    areas: noticeFields.areas.optional(),
+    channels: noticeFields.channels.optional(),
+    mode: z.enum(MODES).optional().openapi({ description: '既定 actual / default actual' }),
+    expiresAt: noticeFields.expiresAt.optional(),
+    scheduledAt: isoDateTime
+      .nullable()
+      .optional()
+      .openapi({ description: '未来なら予約配信 / a future time sends later' }),
+    link: noticeFields.link.optional(),
+  })
+  .openapi('NoticeInput');
+
+const CorrectionBody = z
+  .strictObject({
+    title: noticeFields.title.optional(),
+    body: noticeFields.body.optional(),
+    severity: noticeFields.severity.optional(),
+    category: noticeFields.category.optional(),
+    topics: noticeFields.topics.optional(),
+    areas: noticeFields.areas.optional(),
+    channels: noticeFields.channels.optional(),
+    link: noticeFields.link.optional(),
+    expiresAt: noticeFields.expiresAt.optional(),
+  })
+  .openapi('NoticeCorrection');
+
+const CancelBody = z
+  .strictObject({
+    reason: z.string().trim().max(2000).optional().openapi({ example: '誤って配信したため取り消します。' }),
+  })
+  .openapi('NoticeCancel');
+
+const Accepted = z
+  .object({
+    id: z.string(),
+    revision: z.number().int(),
+    status: z.string().openapi({ description: 'scheduled | queued | cancelled' }),
+  })
+  .openapi('NoticeAccepted');
+
+const NoticeSummary = z
+  .object({
+    id: z.string(),
+    status: z.enum(['scheduled', 'queued', 'dispatched', 'cancelled']),
+    currentRevision: z.number().int(),
+    severity: z.enum(SEVERITIES),
+    mode: z.enum(MODES),
+    title: z.string(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    pageUrl: z.string(),
+  })
+  .openapi('NoticeSummary');
+
+const Counts = z.object({ queued: z.number(), sent: z.number(), failed: z.number(), skipped: z.number() });
+
+const RevisionOut = z
+  .object({
+    revision: z.number().int(),
+    kind: z.enum(['alert', 'update', 'cancel']),
+    title: z.string(),
+    body: z.string(),
+    severity: z.enum(SEVERITIES),
+    category: z.enum(CATEGORIES),
+    mode: z.enum(MODES),
+    topics: z.array(z.string()),
+    areas: z.array(z.string()),
+    channels: z.array(z.enum(CHANNEL_IDS)),
+    link: z.string().nullable(),
+    capIdentifier: z.string(),
+    sentAt: z.string(),
+    expiresAt: z.string().nullable(),
+    scheduledAt: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    counts: z
+      .record(z.string(), Counts)
+      .openapi({ description: 'チャネルごとの配信件数 / delivery rows per channel by status' }),
+  })
+  .openapi('Revision');
+
+const NoticeDetailOut = NoticeSummary.extend({
+  status: z.enum(['scheduled', 'queued', 'sending', 'completed', 'completed_with_failures', 'cancelled']),
+  revisions: z.array(RevisionOut),
+}).openapi('NoticeDetail');
+
+const DeliveryOut = z
+  .object({
+    id: z.number().int(),
+    revision: z.number().int(),
+    channel: z.enum(CHANNEL_IDS),
+    recipient: z.string().openapi({
+      description:
+        '連絡先 ID（アドレスではない）、公開チャネルは * / contact id, never an address; * for a public channel',
+    }),
+    status: z.enum(['queued', 'sent', 'failed', 'skipped']),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    providerId: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    sentAt: z.string().nullable(),
+  })
+  .openapi('Delivery');
+
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'n01kzz8x5d3qv7m2r4t6w8y0ab' }),
+});
+
+const dateOrNull = (s: string | null | undefined): Date | null => (s ? new Date(s) : null);
+
+export function toNoticeInput(body: z.infer<typeof NoticeBody>): NoticeInput {
+  const input: NoticeInput = {
+    title: body.title,
+    body: body.body,
+    severity: body.severity,
+    category: body.category,
+    expiresAt: dateOrNull(body.expiresAt),
+    scheduledAt: dateOrNull(body.scheduledAt),
+    link: body.link ?? null,
+  };
+  if (body.topics) input.topics = body.topics;
+  if (body.areas) input.areas = body.areas;
+  if (body.channels) input.channels = body.channels;
+  if (body.mode) input.mode = body.mode;
+  return input;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function summary(n: Notice, links: Links) {
+  return {
+    id: n.id,
+    status: n.status,
+    currentRevision: n.currentRevision,
+    severity: n.severity,
+    mode: n.mode,
+    title: n.title,
+    createdBy: n.createdBy,
+    createdAt: n.createdAt.toISOString(),
+    updatedAt: n.updatedAt.toISOString(),
+    pageUrl: links.noticePage(n.id),
+  };
+}
+
+function revisionOut(r: Revision & { counts: Record<string, z.infer<typeof Counts>> }) {
+  return {
+    revision: r.revision,
+    kind: r.kind,
+    title: r.title,
+    body: r.body,
+    severity: r.severity,
+    category: r.category,
+    mode: r.mode,
+    topics: r.topics,
+    areas: r.areas,
+    channels: r.channels,
+    link: r.link,
+    capIdentifier: r.capIdentifier,
+    sentAt: r.sentAt.toISOString(),
+    expiresAt: iso(r.expiresAt),
+    scheduledAt: iso(r.scheduledAt),
+    createdBy: r.createdBy,
+    createdAt: r.createdAt.toISOString(),
+    counts: r.counts,
+  };
+}
+
+export interface NoticeRoutesDeps {
+  tokens: Pick<TokenRepo, 'verify'>;
+  notices: NoticeService;
+  links: Links;
+}
+
+/** The staff API for notices: post, list, read, correct, cancel, retry, preview. */
+export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps) {
+  const app = createRouter();
+  const author = requireRole(tokens, 'author');
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notices',
+      tags: ['notices'],
+      summary: '通知を配信する / Post a notice',
+      description:
+        '保存して配信キューに入れる。Idempotency-Key が同じで本文も同じなら最初の通知を返し、何も送らない。 / Stores the notice and queues its dispatch; the same Idempotency-Key and body returns the first notice and sends nothing again.',
+      security: bearer,
+      middleware: [author] as const,
+      request: {
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
+        body: { content: { 'application/json': { schema: NoticeBody } }, required: true },
+      },
+      responses: {
+        202: { description: '受け付けた / Accepted', content: { 'application/json': { schema: Accepted } } },
+        ...errorResponses(400, 401, 403, 413, 415, 422, 503),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const key = c.req.valid('header')['idempotency-key'];
+      const result = await notices.post(toNoticeInput(body), c.get('staff'), key);
+      if (result.replayed) c.header('Idempotent-Replayed', 'true');
+      return c.json(
+        { id: result.notice.id, revision: result.notice.currentRevision, status: result.notice.status },
+        202,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/notices',
+      tags: ['notices'],
+      summary: '通知の一覧（新しい順） / List notices, newest first',
+      security: bearer,
+      middleware: [author] as const,
+      request: {
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(100).default(20),
+          cursor: z
+            .string()
+            .min(1)
+            .max(100)
+            .optional()
+            .openapi({ description: '前のページの nextCursor / nextCursor of the previous page' }),
+          status: z.enum(['scheduled', 'queued', 'dispatched', 'cancelled']).optional(),
+        }),
+      },
+      responses: {
+        200: {
+          description: '一覧 / A page',
+          content: {
+            'application/json': {
+              schema: z
+                .object({ items: z.array(NoticeSummary), nextCursor: z.string().nullable() })
+                .openapi('NoticePage'),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const page = await notices.list({
+        limit: q.limit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+        ...(q.status ? { status: q.status } : {}),
+      });
+      return c.json({ items: page.items.map((n) => summary(n, links)), nextCursor: page.nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/notices/{id}',
+      tags: ['notices'],
+      summary: '通知の詳細と配信件数 / A notice, its revisions and delivery counts',
+      security: bearer,
+      middleware: [author] as const,
+      request: { params: IdParam },
+      responses: {
+        200: { description: '通知 / The notice', content: { 'application/json': { schema: NoticeDetailOut } } },
+        ...errorResponses(401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const detail = await notices.get(c.req.valid('param').id);
+      return c.json(
+        { ...summary(detail.notice, links), status: detail.status, revisions: detail.revisions.map(revisionOut) },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/notices/{id}/deliveries',
+      tags: ['notices'],
+      summary: '配信記録（宛先アドレスは含まない） / Delivery rows, never addresses',
+      security: bearer,
+      middleware: [author] as const,
+      request: {
+        params: IdParam,
+        query: z.object({
+          channel: z.enum(CHANNEL_IDS).optional(),
+          status: z.enum(['queued', 'sent', 'failed', 'skipped']).optional(),
+          revision: z.coerce.number().int().min(1).optional(),
+          cursor: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .optional()
+            .openapi({ description: '前のページの nextCursor / nextCursor of the previous page' }),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+      },
+      responses: {
+        200: {
+          description: '配信記録 / A page of delivery rows',
+          content: {
+            'application/json': {
+              schema: z
+                .object({ items: z.array(DeliveryOut), nextCursor: z.number().int().nullable() })
+                .openapi('DeliveryPage'),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const page = await notices.deliveries(c.req.valid('param').id, {
+        limit: q.limit,
+        ...(q.channel ? { channel: q.channel } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.revision ? { revision: q.revision } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
+      return c.json(
+        {
+          // Only the row's own fields, listed one by one, so a join added later cannot leak an address.
+          items: page.items.map((d) => ({
+            id: d.id,
+            revision: d.revision,
+            channel: d.channel,
+            recipient: d.recipient,
+            status: d.status,
+            attempts: d.attempts,
+            lastError: d.lastError,
+            providerId: d.providerId,
+            createdAt: d.createdAt,
+            updatedAt: d.updatedAt,
+            sentAt: d.sentAt,
+          })),
+          nextCursor: page.nextCursor,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notices/{id}/revisions',
+      tags: ['notices'],
+      summary: '訂正する（新しい版を配信） / Correct: a new revision, sent again',
+      security: bearer,
+      middleware: [author] as const,
+      request: {
+        params: IdParam,
+        body: { content: { 'application/json': { schema: CorrectionBody } }, required: true },
+      },
+      responses: {
+        202: { description: '受け付けた / Accepted', content: { 'application/json': { schema: Accepted } } },
+        ...errorResponses(400, 401, 403, 404, 409, 413, 415, 503),
+      },
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const { notice, revision } = await notices.correct(
+        c.req.valid('param').id,
+        {
+          ...(b.title !== undefined ? { title: b.title } : {}),
+          ...(b.body !== undefined ? { body: b.body } : {}),
+          ...(b.severity !== undefined ? { severity: b.severity } : {}),
+          ...(b.category !== undefined ? { category: b.category } : {}),
+          ...(b.topics !== undefined ? { topics: b.topics } : {}),
+          ...(b.areas !== undefined ? { areas: b.areas } : {}),
+          ...(b.channels !== undefined ? { channels: b.channels } : {}),
+          ...(b.link !== undefined ? { link: b.link } : {}),
+          ...(b.expiresAt !== undefined ? { expiresAt: dateOrNull(b.expiresAt) } : {}),
+        },
+        c.get('staff'),
+      );
+      return c.json({ id: notice.id, revision: revision.revision, status: notice.status }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notices/{id}/cancel',
+      tags: ['notices'],
+      summary: '取り消す / Cancel',
+      description:
+        '取消の版を同じ宛先へ配信する。予約中でまだ配信していない通知は、何も送らずに取り消す。 / Sends a cancel revision to the same audience; a scheduled notice not yet sent is withdrawn silently.',
+      security: bearer,
+      middleware: [author] as const,
+      request: { params: IdParam, body: { content: { 'application/json': { schema: CancelBody } }, required: false } },
+      responses: {
+        202: {
+          description: '受け付けた / Accepted',
+          content: {
+            'application/json': { schema: Accepted.extend({ sent: z.boolean() }).openapi('NoticeCancelled') },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404, 409, 415, 503),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { notice, revision, sent } = await notices.cancel(
+        c.req.valid('param').id,
+        body.reason || undefined,
+        c.get('staff'),
+      );
+      return c.json({ id: notice.id, revision: revision.revision, status: notice.status, sent }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notices/{id}/retry',
+      tags: ['notices'],
+      summary: '失敗した配信をやり直す / Re-queue failed deliveries',
+      security: bearer,
+      middleware: [author] as const,
+      request: { params: IdParam },
+      responses: {
+        202: {
+          description: '受け付けた / Accepted',
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  id: z.string(),
+                  revision: z.number().int(),
+                  rows: z.number().int(),
+                  batches: z.number().int(),
+                  dispatchRestarted: z.boolean(),
+                })
+                .openapi('RetryResult'),
+            },
+          },
+        },
+        ...errorResponses(401, 403, 404, 503),
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      const r = await notices.retry(id, c.get('staff'));
+      return c.json({ id, ...r }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/preview',
+      tags: ['notices'],
+      summary: '全チャネルの表示を確認（送信しない） / Render on every channel; sends nothing',
+      security: bearer,
+      middleware: [author] as const,
+      request: { body: { content: { 'application/json': { schema: NoticeBody } }, required: true } },
+      responses: {
+        200: {
+          description: 'チャネル・言語ごとの表示 / Renders per channel and locale',
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  view: z.record(z.string(), z.unknown()),
+                  renders: z.array(
+                    z.object({
+                      channel: z.enum(CHANNEL_IDS),
+                      locale: z.enum(['ja', 'en']),
+                      rendered: z.unknown().optional(),
+                      error: z.string().optional(),
+                    }),
+                  ),
+                })
+                .openapi('Preview'),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 413, 415),
+      },
+    }),
+    (c) => {
+      const result = notices.preview(toNoticeInput(c.req.valid('json')));
+      return c.json({ view: { ...result.view }, renders: result.renders }, 200);
+    },
+  );
+
+  return app;
+}

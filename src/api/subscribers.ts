@@ -1,0 +1,395 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { bodyLimit } from 'hono/body-limit';
+import type { Catalogue } from '../domain/catalogue.ts';
+import { LOCALES, type Locale } from '../domain/notice.ts';
+import type { AuditRepo } from '../store/audit.ts';
+import type { SubscriberImport, SubscriberRepo } from '../store/subscribers.ts';
+import type { TokenRepo } from '../store/tokens.ts';
+import { requireRole } from './auth.ts';
+import {
+  ApiError,
+  type Bilingual,
+  errorResponse,
+  payloadTooLarge,
+  unsupportedMediaType,
+  zodFieldErrors,
+} from './errors.ts';
+import { bearer, createRouter, errorResponses } from './router.ts';
+
+/** 50,000 rows of an old mail list; at ~100 bytes a row that is well over the API's usual 1 MiB. */
+export const MAX_IMPORT_ROWS = 50_000;
+export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
+
+const CSV_COLUMNS = ['email', 'topics', 'areas', 'locale'] as const;
+
+const ImportRow = z
+  .strictObject({
+    email: z.email().max(254).openapi({ example: 'taro@example.jp' }),
+    topics: z
+      .array(z.string().min(1).max(50))
+      .max(50)
+      .default([])
+      .openapi({ example: ['disaster', 'weather'] }),
+    areas: z
+      .array(z.string().regex(/^\d{6}$/))
+      .max(500)
+      .default([])
+      .openapi({ description: '空なら市全域 / empty means the whole city', example: [] }),
+    locale: z.enum(LOCALES).default('ja'),
+  })
+  .openapi('SubscriberImportRow');
+
+/** Where a row came from: its index in a JSON array or its line in a CSV file. */
+type RowRef = { index: number } | { line: number };
+
+const RowError = z
+  .object({
+    index: z.number().int().optional(),
+    line: z.number().int().optional(),
+    field: z.string(),
+    reason: z.string(),
+    reason_en: z.string(),
+  })
+  .openapi('ImportRowError');
+
+const Skipped = z
+  .object({
+    index: z.number().int().optional(),
+    line: z.number().int().optional(),
+    reason: z.string(),
+    reason_en: z.string(),
+  })
+  .openapi('ImportSkipped');
+
+const ImportResult = z
+  .object({
+    created: z.number().int(),
+    updated: z.number().int(),
+    skipped: z.array(Skipped),
+    errors: z.array(RowError),
+  })
+  .openapi('SubscriberImportResult');
+
+type RowErrorOut = z.infer<typeof RowError>;
+type SkippedOut = z.infer<typeof Skipped>;
+
+export interface SubscriberRoutesDeps {
+  tokens: Pick<TokenRepo, 'verify'>;
+  subscribers: Pick<SubscriberRepo, 'importMail'>;
+  audit: Pick<AuditRepo, 'record'>;
+  catalogue: Catalogue;
+}
+
+function mediaType(header: string | undefined): { type: string; charset: string | undefined } {
+  const [type = '', ...params] = (header ?? '').split(';');
+  const charset = params
+    .map((p) => p.trim().split('='))
+    .find(([k]) => k?.toLowerCase() === 'charset')?.[1]
+    ?.replace(/"/g, '')
+    .trim();
+  return { type: type.trim().toLowerCase(), charset };
+}
+
+/** UTF-8 unless told otherwise; a file saved by Excel in Japan is often Shift_JIS, so that is tried next. */
+function decodeText(bytes: ArrayBuffer, charset: string | undefined): string {
+  if (charset) {
+    try {
+      return new TextDecoder(charset, { fatal: true }).decode(bytes);
+    } catch {
+      throw new ApiError(400, 'bad_encoding', {
+        ja: `本文を ${charset} として読めません`,
+        en: `The body cannot be read as ${charset}`,
+      });
+    }
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    try {
+      return new TextDecoder('shift_jis', { fatal: true }).decode(bytes);
+    } catch {
+      throw new ApiError(400, 'bad_encoding', {
+        ja: '本文の文字コードが UTF-8 でも Shift_JIS でもありません',
+        en: 'The body is neither UTF-8 nor Shift_JIS',
+      });
+    }
+  }
+}
+
+const splitCell = (cell: string | undefined): string[] => (cell ?? '').split(/[;\s\u3000]+/).filter(Boolean);
+
+interface RawRow {
+  ref: RowRef;
+  value: unknown;
+  /** A problem found while reading the row, before its fields are checked. */
+  problem?: { field: string; reason: Bilingual };
+}
+
+function readCsv(text: string): RawRow[] {
+  let records: { record: string[]; info: { lines: number; empty_lines: number } }[];
+  try {
+    // csv-parse counts a CRLF inside a quoted cell as two lines; one kind of line end keeps line numbers right.
+    records = parseCsv(text.replace(/\r\n?/g, '\n'), {
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+    }) as unknown as typeof records;
+  } catch (err) {
+    const e = err as Error & { lines?: number };
+    throw new ApiError(
+      400,
+      'invalid_csv',
+      {
+        ja: `CSV を読めません（${e.lines ?? '?'}行目付近）: ${e.message}`,
+        en: `Cannot parse the CSV near line ${e.lines ?? '?'}: ${e.message}`,
+      },
+      { fields: { csv: [{ ja: `${e.lines ?? '?'}行目: ${e.message}`, en: `line ${e.lines ?? '?'}: ${e.message}` }] } },
+    );
+  }
+  const [header, ...data] = records;
+  if (!header) return [];
+  const columns = header.record.map((h) => h.trim().toLowerCase());
+  const unknown = columns.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
+  if (unknown.length > 0 || !columns.includes('email')) {
+    throw new ApiError(
+      400,
+      'invalid_csv',
+      {
+        ja: `1行目は見出し email,topics,areas,locale にしてください（不明な列: ${unknown.join(', ') || 'なし'}）`,
+        en: `Line 1 must be the header email,topics,areas,locale (unknown columns: ${unknown.join(', ') || 'none'})`,
+      },
+      {
+        fields: {
+          header: [
+            unknown.length > 0
+              ? { ja: `不明な列です: ${unknown.join(', ')}`, en: `unknown column(s): ${unknown.join(', ')}` }
+              : { ja: 'email の列が必要です', en: 'an email column is required' },
+          ],
+        },
+      },
+    );
+  }
+  let prevEnd = header.info.lines;
+  let prevEmpty = header.info.empty_lines;
+  return data.map(({ record, info }) => {
+    // info.lines is where a record ends; a quoted cell may span lines, so count from the previous record.
+    const line = prevEnd + 1 + (info.empty_lines - prevEmpty);
+    prevEnd = info.lines;
+    prevEmpty = info.empty_lines;
+    const cell = (name: string) => {
+      const i = columns.indexOf(name);
+      return i >= 0 ? record[i] : undefined;
+    };
+    const locale = cell('locale');
+    const value = {
+      email: cell('email') ?? '',
+      topics: splitCell(cell('topics')),
+      areas: splitCell(cell('areas')),
+      ...(locale ? { locale } : {}),
+    };
+    if (record.length > columns.length) {
+      return {
+        ref: { line },
+        value,
+        problem: {
+          field: 'csv',
+          reason: {
+            ja: `列が多すぎます（見出しは${columns.length}列、この行は${record.length}列）`,
+            en: `too many cells (${record.length} for ${columns.length} columns)`,
+          },
+        },
+      };
+    }
+    return { ref: { line }, value };
+  });
+}
+
+async function readJson(raw: Request): Promise<RawRow[]> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await raw.text());
+  } catch {
+    throw new ApiError(400, 'invalid_json', {
+      ja: 'リクエストの本文が正しい JSON ではありません',
+      en: 'The request body is not valid JSON',
+    });
+  }
+  if (!Array.isArray(body)) {
+    throw new ApiError(
+      400,
+      'validation_failed',
+      { ja: '本文は配列にしてください', en: 'The body must be an array' },
+      {
+        fields: {
+          body: [
+            {
+              ja: '{ email, topics, areas, locale } の配列が必要です',
+              en: 'expected an array of { email, topics, areas, locale }',
+            },
+          ],
+        },
+      },
+    );
+  }
+  return body.map((value, index) => ({ ref: { index }, value }));
+}
+
+/**
+ * POST /v1/subscribers: staff import residents who signed up on paper or in the old mail
+ * list, as a JSON array or CSV. Each bad row is reported by its index or line and the good
+ * rows are kept; rows for one address are merged into one.
+ */
+export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
+  const app = createRouter();
+  const topicIds = new Set(deps.catalogue.topics.map((t) => t.id));
+  const areaCodes = new Set(deps.catalogue.areas.map((a) => a.code));
+  app.openAPIRegistry.register('SubscriberImportRow', ImportRow);
+
+  const limit = bodyLimit({
+    maxSize: MAX_IMPORT_BYTES,
+    onError: (c) => errorResponse(c, payloadTooLarge(MAX_IMPORT_BYTES)),
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/subscribers',
+      tags: ['subscribers'],
+      summary: '住民の登録を取り込む（JSON または CSV） / Import subscribers (JSON or CSV)',
+      description: `JSON: [{ email, topics, areas, locale }]。CSV: 1行目が email,topics,areas,locale、topics/areas はセルの中で ; か空白で区切る。最大 ${MAX_IMPORT_ROWS} 行。 / CSV: a header line email,topics,areas,locale; topics and areas separated by ; or spaces inside a cell. Up to ${MAX_IMPORT_ROWS} rows.`,
+      security: bearer,
+      middleware: [requireRole(deps.tokens, 'author'), limit] as const,
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'array', items: { $ref: '#/components/schemas/SubscriberImportRow' } },
+            },
+            'text/csv': {
+              schema: { type: 'string', example: 'email,topics,areas,locale\ntaro@example.jp,disaster;weather,,ja\n' },
+            },
+          },
+        },
+      },
+      responses: {
+        200: { description: '取り込み結果 / Outcome', content: { 'application/json': { schema: ImportResult } } },
+        ...errorResponses(400, 401, 403, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { type, charset } = mediaType(c.req.header('content-type'));
+      let rows: RawRow[];
+      let format: 'json' | 'csv';
+      if (type === 'application/json') {
+        format = 'json';
+        rows = await readJson(c.req.raw);
+      } else if (type === 'text/csv' || type === 'application/csv') {
+        format = 'csv';
+        rows = readCsv(decodeText(await c.req.arrayBuffer(), charset));
+      } else {
+        throw unsupportedMediaType('application/json', 'text/csv');
+      }
+      if (rows.length > MAX_IMPORT_ROWS) {
+        throw new ApiError(413, 'too_many_rows', {
+          ja: `一度に取り込めるのは ${MAX_IMPORT_ROWS} 行までです（${rows.length} 行ありました）。分けて送ってください`,
+          en: `At most ${MAX_IMPORT_ROWS} rows per import (got ${rows.length}); split the file`,
+        });
+      }
+
+      const errors: RowErrorOut[] = [];
+      const skipped: SkippedOut[] = [];
+      const byEmail = new Map<string, { ref: RowRef; row: SubscriberImport }>();
+      const fail = (ref: RowRef, field: string, reason: Bilingual) =>
+        errors.push({ ...ref, field, reason: reason.ja, reason_en: reason.en });
+      const where = (ref: RowRef) =>
+        'index' in ref
+          ? { ja: `${ref.index}番目`, en: `index ${ref.index}` }
+          : { ja: `${ref.line}行目`, en: `line ${ref.line}` };
+
+      for (const { ref, value, problem } of rows) {
+        if (problem) {
+          fail(ref, problem.field, problem.reason);
+          continue;
+        }
+        const parsed = ImportRow.safeParse(value);
+        if (!parsed.success) {
+          for (const [field, reasons] of Object.entries(zodFieldErrors(parsed.error, value))) {
+            for (const reason of reasons) fail(ref, field, reason);
+          }
+          continue;
+        }
+        const row = parsed.data;
+        const badTopics = row.topics.filter((t) => !topicIds.has(t));
+        const badAreas = row.areas.filter((a) => !areaCodes.has(a));
+        for (const t of badTopics) fail(ref, 'topics', { ja: `不明なトピックです: ${t}`, en: `unknown topic: ${t}` });
+        for (const a of badAreas)
+          fail(ref, 'areas', { ja: `この市で使えない地域コードです: ${a}`, en: `area code not known here: ${a}` });
+        if (badTopics.length + badAreas.length > 0) continue;
+
+        // Mailboxes are matched without regard to case, as every provider residents use does.
+        const email = row.email.trim().toLowerCase();
+        const first = byEmail.get(email);
+        if (!first) {
+          byEmail.set(email, {
+            ref,
+            row: {
+              email,
+              topics: [...new Set(row.topics)],
+              areas: [...new Set(row.areas)],
+              locale: row.locale as Locale,
+            },
+          });
+          continue;
+        }
+        first.row.topics = [...new Set([...first.row.topics, ...row.topics])];
+        // The whole city (no areas) on either row stays the whole city.
+        first.row.areas =
+          first.row.areas.length === 0 || row.areas.length === 0
+            ? []
+            : [...new Set([...first.row.areas, ...row.areas])];
+        first.row.locale = row.locale;
+        const into = where(first.ref);
+        skipped.push({
+          ...ref,
+          reason: `重複のため${into.ja}に統合しました`,
+          reason_en: `duplicate, merged into ${into.en}`,
+        });
+      }
+
+      const merged = [...byEmail.values()];
+      const outcome =
+        merged.length > 0
+          ? await deps.subscribers.importMail(merged.map((m) => m.row))
+          : { created: 0, updated: 0, skippedUnsubscribed: [] };
+      for (const i of outcome.skippedUnsubscribed) {
+        const m = merged[i];
+        if (!m) continue;
+        skipped.push({
+          ...m.ref,
+          reason: '配信停止の手続きをした方のため、登録し直しませんでした',
+          reason_en: 'this address unsubscribed earlier and is not signed up again',
+        });
+      }
+      const order = (r: RowRef) => ('index' in r ? r.index : r.line);
+      skipped.sort((a, b) => order(a as RowRef) - order(b as RowRef));
+
+      const staff = c.get('staff');
+      // Counts only: an audit log must not become a second copy of residents' addresses.
+      await deps.audit.record(staff.name, 'subscribers.import', null, {
+        format,
+        rows: rows.length,
+        created: outcome.created,
+        updated: outcome.updated,
+        skipped: skipped.length,
+        errors: errors.length,
+      });
+      return c.json({ created: outcome.created, updated: outcome.updated, skipped, errors }, 200);
+    },
+  );
+
+  return app;
+}

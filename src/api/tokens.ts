@@ -1,0 +1,123 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { AuditRepo } from '../store/audit.ts';
+import type { TokenRepo } from '../store/tokens.ts';
+import { requireRole } from './auth.ts';
+import { notFoundError } from './errors.ts';
+import { bearer, createRouter, errorResponses } from './router.ts';
+
+const Role = z.enum(['author', 'approver', 'admin']);
+
+const TokenOut = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    role: Role,
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable(),
+  })
+  .openapi('StaffToken');
+
+const TokenCreate = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).openapi({ example: '防災課 山田' }),
+    role: Role,
+  })
+  .openapi('StaffTokenCreate');
+
+const TokenCreated = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    role: Role,
+    token: z.string().openapi({ description: 'この一度だけ表示される / shown this once only' }),
+  })
+  .openapi('StaffTokenCreated');
+
+export interface TokenRoutesDeps {
+  tokens: TokenRepo;
+  audit: Pick<AuditRepo, 'record'>;
+}
+
+/** Admin API for staff tokens. A token is shown once, at creation; only its hash is stored. */
+export function createTokenRoutes({ tokens, audit }: TokenRoutesDeps) {
+  const app = createRouter();
+  const admin = requireRole(tokens, 'admin');
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tokens',
+      tags: ['tokens'],
+      summary: 'トークンの一覧 / List staff tokens',
+      security: bearer,
+      middleware: [admin] as const,
+      responses: {
+        200: {
+          description: '一覧 / Tokens',
+          content: { 'application/json': { schema: z.object({ items: z.array(TokenOut) }) } },
+        },
+        ...errorResponses(401, 403),
+      },
+    }),
+    async (c) => c.json({ items: await tokens.list() }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tokens',
+      tags: ['tokens'],
+      summary: 'トークンを作る / Create a staff token',
+      security: bearer,
+      middleware: [admin] as const,
+      request: { body: { content: { 'application/json': { schema: TokenCreate } }, required: true } },
+      responses: {
+        201: { description: '作成した / Created', content: { 'application/json': { schema: TokenCreated } } },
+        ...errorResponses(400, 401, 403, 415),
+      },
+    }),
+    async (c) => {
+      const { name, role } = c.req.valid('json');
+      const { id, token } = await tokens.create(name, role);
+      await audit.record(c.get('staff').name, 'token.create', String(id), { name, role });
+      c.header('Cache-Control', 'no-store');
+      return c.json({ id, name, role, token }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/tokens/{id}',
+      tags: ['tokens'],
+      summary: 'トークンを失効させる / Revoke a staff token',
+      security: bearer,
+      middleware: [admin] as const,
+      request: {
+        params: z.object({
+          id: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .openapi({ param: { name: 'id', in: 'path' }, example: 3 }),
+        }),
+      },
+      responses: {
+        200: {
+          description: '失効した / Revoked',
+          content: { 'application/json': { schema: z.object({ id: z.number().int(), revoked: z.literal(true) }) } },
+        },
+        ...errorResponses(400, 401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await tokens.revoke(id))) throw notFoundError({ ja: `有効なトークン ${id} `, en: `Live token ${id}` });
+      await audit.record(c.get('staff').name, 'token.revoke', String(id));
+      return c.json({ id, revoked: true as const }, 200);
+    },
+  );
+
+  return app;
+}

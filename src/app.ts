@@ -1,0 +1,94 @@
+import { swaggerUI } from '@hono/swagger-ui';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { AppEnv } from './api/auth.ts';
+import { createErrorHandler, errorResponse, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
+import { createFeedRoutes } from './api/feeds.ts';
+import { createNoticeRoutes } from './api/notices.ts';
+import { createOpsRoutes } from './api/ops.ts';
+import { createSubscriberRoutes } from './api/subscribers.ts';
+import { createTokenRoutes } from './api/tokens.ts';
+import { createUnsubscribeRoutes } from './api/unsubscribe.tsx';
+import type { Deps } from './deps.ts';
+import type { Logger } from './logger.ts';
+import { createNoticeService } from './services/notices.ts';
+import { createNoticePageRoutes } from './web/notice-page.tsx';
+
+/** Every request body but an import of subscribers (which has its own, larger limit). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** One line per request: method, path (never the query, which may carry a token), status, time, request id. */
+function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    const status = c.res.status;
+    const entry = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status, ms };
+    if (status >= 500) logger.error(entry, 'request');
+    else logger.info(entry, 'request');
+  };
+}
+
+/** The whole HTTP surface: staff API, operations, feeds and public pages. */
+export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const logger = deps.logger.child({ component: 'http' });
+
+  app.use(requestId());
+  app.use(requestLog(logger));
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => errorResponse(c, payloadTooLarge(MAX_BODY_BYTES)),
+  });
+  app.use(async (c, next) => (c.req.path === '/v1/subscribers' ? next() : limit(c, next)));
+  app.onError(createErrorHandler(logger));
+  app.notFound(notFound);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      '`hibiki token create --role author|approver|admin --name NAME` で作ったトークン / a token from `hibiki token create`',
+  });
+
+  const notices = createNoticeService(deps);
+  app.route('/', createOpsRoutes(deps));
+  app.route('/', createNoticeRoutes({ tokens: deps.store.tokens, notices, links: deps.links }));
+  app.route(
+    '/',
+    createSubscriberRoutes({
+      tokens: deps.store.tokens,
+      subscribers: deps.store.subscribers,
+      audit: deps.store.audit,
+      catalogue: deps.catalogue,
+    }),
+  );
+  app.route('/', createTokenRoutes({ tokens: deps.store.tokens, audit: deps.store.audit }));
+  app.route(
+    '/',
+    createUnsubscribeRoutes({
+      subscribers: deps.store.subscribers,
+      links: deps.links,
+      city: { name: deps.config.city.name, nameEn: deps.config.city.nameEn },
+      logger,
+    }),
+  );
+  app.route('/', createNoticePageRoutes(deps));
+  app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
+
+  app.doc('/openapi.json', {
+    openapi: '3.0.0',
+    info: {
+      title: 'Hibiki API',
+      version: '1.0.0',
+      description:
+        '響 Hibiki: 市の職員が一つの通知を住民の使うすべてのチャネルへ配信する API。 / Staff API of Hibiki, which broadcasts one notice to every channel residents use.',
+    },
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Hibiki API' }));
+
+  return app;
+}

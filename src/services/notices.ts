@@ -1,0 +1,576 @@
+import { createHash } from 'node:crypto';
+import { forbidden, hasRole } from '../api/auth.ts';
+import { ApiError, type Bilingual, type FieldErrors, notFoundError } from '../api/errors.ts';
+import type { Deps } from '../deps.ts';
+import { newId } from '../domain/ids.ts';
+import type { Category, ChannelId, Locale, Mode, Severity } from '../domain/notice.ts';
+import { toNoticeView } from '../domain/notice-view.ts';
+import { capIdentifierFor, type Revision } from '../domain/revision.ts';
+import { severityToPriority } from '../domain/severity.ts';
+import { dispatchJobId } from '../queue/names.ts';
+import type { DeliveryRow } from '../store/deliveries.ts';
+import type { Notice, RevisionInput } from '../store/notices.ts';
+import type { DeliveryStatus, NoticeStatus } from '../store/schema.ts';
+import type { StaffIdentity } from '../store/tokens.ts';
+
+/** A new notice as staff write it; optional fields take the defaults below. */
+export interface NoticeInput {
+  title: string;
+  body: string;
+  severity: Severity;
+  category: Category;
+  topics?: string[];
+  /** JIS X 0402 codes; empty or absent means the whole city. */
+  areas?: string[];
+  /** Absent: every enabled channel. */
+  channels?: ChannelId[];
+  mode?: Mode;
+  expiresAt?: Date | null;
+  scheduledAt?: Date | null;
+  link?: string | null;
+}
+
+/** The fields a correction may change; the rest are carried over from the current revision. */
+export type CorrectionInput = Partial<
+  Pick<NoticeInput, 'title' | 'body' | 'severity' | 'category' | 'topics' | 'areas' | 'channels' | 'link' | 'expiresAt'>
+>;
+
+export type DerivedStatus = 'scheduled' | 'queued' | 'sending' | 'completed' | 'completed_with_failures' | 'cancelled';
+
+export type StatusCounts = Record<DeliveryStatus, number>;
+
+export interface RevisionDetail extends Revision {
+  /** Delivery rows per channel of this revision, by status. */
+  counts: Partial<Record<ChannelId, StatusCounts>>;
+}
+
+export interface NoticeDetail {
+  notice: Notice;
+  status: DerivedStatus;
+  revisions: RevisionDetail[];
+}
+
+export interface PostResult {
+  notice: Notice;
+  revision: Revision;
+  /** True when an Idempotency-Key matched an earlier request: nothing new was created or sent. */
+  replayed: boolean;
+}
+
+export interface RetryResult {
+  revision: number;
+  /** Delivery rows put back in the queue. */
+  rows: number;
+  /** Batch jobs added. */
+  batches: number;
+  /** True when the revision's dispatch itself had to be started again. */
+  dispatchRestarted: boolean;
+}
+
+export interface PreviewRender {
+  channel: ChannelId;
+  locale: Locale;
+  rendered?: unknown;
+  error?: string;
+}
+
+export interface PreviewResult {
+  view: ReturnType<typeof toNoticeView>;
+  renders: PreviewRender[];
+}
+
+export interface DeliveryPage {
+  items: DeliveryRow[];
+  nextCursor: number | null;
+}
+
+export interface NoticePage {
+  items: Notice[];
+  nextCursor: string | null;
+}
+
+export type NoticeService = ReturnType<typeof createNoticeService>;
+
+type ServiceDeps = Pick<Deps, 'config' | 'logger' | 'store' | 'queues' | 'channels' | 'links' | 'catalogue' | 'areas'>;
+
+const EMERGENCY_NEEDS_APPROVER: Bilingual = {
+  ja: '緊急の通知には承認者(approver)のトークンが必要です',
+  en: 'An emergency notice needs an approver token',
+};
+
+/** sha256 of JSON with sorted keys, so the same request hashes the same whatever its key order. */
+export function canonicalHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
+
+/** Delivery errors come from providers and may quote the recipient; the API never shows addresses. */
+export function redactAddresses(text: string | null): string | null {
+  return text === null ? null : text.replace(/[^\s<>()"',;:@]+@[^\s<>()"',;:@]+\.[^\s<>()"',;:@]+/g, '[address]');
+}
+
+/**
+ * Every notice operation, in one place, so the API and the later web console do the same
+ * checks, write the same audit entries and enqueue the same jobs.
+ */
+export function createNoticeService(deps: ServiceDeps) {
+  const { store, queues, channels, catalogue, config, logger } = deps;
+  const topicIds = new Set(catalogue.topics.map((t) => t.id));
+  const areaCodes = new Set(catalogue.areas.map((a) => a.code));
+
+  /** Topics, areas and channels must be ones this deployment knows; errors name each bad value. */
+  function checkReferences(input: { topics?: string[]; areas?: string[]; channels?: ChannelId[] }): void {
+    const fields: FieldErrors = {};
+    const badTopics = (input.topics ?? []).filter((t) => !topicIds.has(t));
+    if (badTopics.length > 0) {
+      fields.topics = badTopics.map((t) => ({
+        ja: `不明なトピックです: ${t}（使えるもの: ${[...topicIds].join(', ')}）`,
+        en: `unknown topic: ${t} (known: ${[...topicIds].join(', ')})`,
+      }));
+    }
+    const badAreas = (input.areas ?? []).filter((a) => !areaCodes.has(a));
+    if (badAreas.length > 0) {
+      fields.areas = badAreas.map((a) => ({
+        ja: `この市で使えない地域コードです: ${a}（使えるもの: ${[...areaCodes].join(', ')}）`,
+        en: `area code not known here: ${a} (known: ${[...areaCodes].join(', ')})`,
+      }));
+    }
+    const enabled = channels.ids();
+    const badChannels = (input.channels ?? []).filter((c) => !enabled.includes(c));
+    if (badChannels.length > 0) {
+      fields.channels = badChannels.map((c) => ({
+        ja: `このサーバーで有効になっていないチャネルです: ${c}（有効: ${enabled.join(', ')}）`,
+        en: `channel not enabled here: ${c} (enabled: ${enabled.join(', ')})`,
+      }));
+    }
+    if (input.channels && input.channels.length === 0) {
+      fields.channels = [{ ja: 'チャネルを一つ以上指定してください', en: 'name at least one channel' }];
+    }
+    const names = Object.keys(fields);
+    if (names.length > 0) {
+      throw new ApiError(
+        400,
+        'validation_failed',
+        { ja: `入力内容に誤りがあります: ${names.join(', ')}`, en: `Invalid input: ${names.join(', ')}` },
+        { fields },
+      );
+    }
+  }
+
+  function checkTimes(expiresAt: Date | null, sendAt: Date): void {
+    if (expiresAt && expiresAt.getTime() <= sendAt.getTime()) {
+      throw new ApiError(
+        400,
+        'validation_failed',
+        { ja: '入力内容に誤りがあります: expiresAt', en: 'Invalid input: expiresAt' },
+        {
+          fields: {
+            expiresAt: [
+              { ja: '有効期限は配信時刻より後にしてください', en: 'must be later than the time the notice is sent' },
+            ],
+          },
+        },
+      );
+    }
+  }
+
+  function checkEmergency(severity: Severity, actor: StaffIdentity): void {
+    if (severity === 'emergency' && !hasRole(actor, 'approver')) throw forbidden('approver', EMERGENCY_NEEDS_APPROVER);
+  }
+
+  async function requireNotice(noticeId: string): Promise<{ notice: Notice; current: Revision }> {
+    const notice = await store.notices.get(noticeId);
+    const current = notice ? await store.notices.getRevision(noticeId, notice.currentRevision) : undefined;
+    if (!notice || !current) throw notFoundError({ ja: `通知 ${noticeId} `, en: `Notice ${noticeId}` });
+    return { notice, current };
+  }
+
+  /** The notice is stored already; a queue outage must not lose it, so say how to finish the job. */
+  async function enqueue(revision: Revision, now: Date): Promise<void> {
+    const delayMs = revision.scheduledAt ? revision.scheduledAt.getTime() - now.getTime() : 0;
+    try {
+      await queues.enqueueDispatch(
+        { noticeId: revision.noticeId, revision: revision.revision },
+        { priority: severityToPriority(revision.severity), delayMs },
+      );
+    } catch (err) {
+      logger.error(
+        { noticeId: revision.noticeId, revision: revision.revision, err: { message: (err as Error).message } },
+        'could not enqueue dispatch',
+      );
+      throw new ApiError(503, 'queue_unavailable', {
+        ja: `通知 ${revision.noticeId}（第${revision.revision}版）は保存しましたが、配信キュー(Redis)に登録できませんでした。POST /v1/notices/${revision.noticeId}/retry で配信を再開してください`,
+        en: `Notice ${revision.noticeId} revision ${revision.revision} was saved but could not be queued (Redis); resume it with POST /v1/notices/${revision.noticeId}/retry`,
+      });
+    }
+  }
+
+  /**
+   * Starts a revision's dispatch again when it never reached the queue or failed there for
+   * good. Job ids are deterministic, so a job that exists is left alone.
+   */
+  async function ensureDispatched(notice: Notice, revision: Revision, now: Date): Promise<boolean> {
+    const job = await queues.dispatch.getJob(dispatchJobId(notice.id, revision.revision));
+    if (job) {
+      if (await job.isFailed()) {
+        await job.retry();
+        return true;
+      }
+      return false;
+    }
+    if (notice.status === 'queued' || notice.status === 'scheduled') {
+      await enqueue(revision, now);
+      return true;
+    }
+    return false;
+  }
+
+  function derive(notice: Notice, current: Revision, counts: StatusCounts | undefined, now: Date): DerivedStatus {
+    if (notice.status === 'cancelled') return 'cancelled';
+    const c = counts ?? { queued: 0, sent: 0, failed: 0, skipped: 0 };
+    if (c.queued > 0) return 'sending';
+    if (notice.status === 'dispatched') return c.failed > 0 ? 'completed_with_failures' : 'completed';
+    if (c.sent + c.failed + c.skipped > 0) return 'sending';
+    if (notice.status === 'scheduled' && current.scheduledAt && current.scheduledAt > now) return 'scheduled';
+    return 'queued';
+  }
+
+  const audit = (actor: StaffIdentity, action: string, target: string, detail?: unknown) =>
+    store.audit.record(actor.name, action, target, detail);
+
+  return {
+    /**
+     * Creates a notice and queues its dispatch. With an idempotency key (scoped to the
+     * token), the same request again returns the first notice and sends nothing new;
+     * the same key with a different request is a 422.
+     */
+    async post(input: NoticeInput, actor: StaffIdentity, idempotencyKey?: string): Promise<PostResult> {
+      const now = new Date();
+      checkEmergency(input.severity, actor);
+      checkReferences(input);
+      const scheduledAt = input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : null;
+      checkTimes(input.expiresAt ?? null, scheduledAt ?? now);
+      const revisionInput: RevisionInput = {
+        kind: 'alert',
+        title: input.title,
+        body: input.body,
+        severity: input.severity,
+        category: input.category,
+        mode: input.mode ?? 'actual',
+        topics: unique(input.topics ?? []),
+        areas: unique(input.areas ?? []),
+        channels: unique(input.channels ?? channels.ids()),
+        link: input.link ?? null,
+        expiresAt: input.expiresAt ?? null,
+        scheduledAt,
+      };
+
+      const idempotency = idempotencyKey
+        ? {
+            key: `${actor.tokenId}:${idempotencyKey}`,
+            hash: canonicalHash({ ...input, scheduledAt: input.scheduledAt ?? null }),
+          }
+        : null;
+
+      const replay = async (): Promise<PostResult | undefined> => {
+        if (!idempotency) return undefined;
+        const found = await store.notices.findByIdempotencyKey(idempotency.key);
+        if (!found) return undefined;
+        if (found.hash !== idempotency.hash) {
+          throw new ApiError(422, 'idempotency_key_reused', {
+            ja: `この Idempotency-Key は別の内容の通知 ${found.notice.id} に使われています。新しい通知には新しいキーを使ってください`,
+            en: `This Idempotency-Key was used for a different request (notice ${found.notice.id}); use a new key for a new notice`,
+          });
+        }
+        const revision = await store.notices.getRevision(found.notice.id, 1);
+        if (!revision) throw new Error(`notice ${found.notice.id} has no revision 1`);
+        // The first request may have stored the notice and then failed to queue it: finish that now.
+        const current = await store.notices.getRevision(found.notice.id, found.notice.currentRevision);
+        if (current) await ensureDispatched(found.notice, current, now);
+        return { notice: found.notice, revision, replayed: true };
+      };
+
+      const earlier = await replay();
+      if (earlier) return earlier;
+
+      const id = newId('n', now.getTime());
+      let created: Awaited<ReturnType<typeof store.notices.create>>;
+      try {
+        created = await store.notices.create(id, revisionInput, actor.name, idempotency, now);
+      } catch (err) {
+        // Two requests with one key at once: the unique key lets one insert win; the other replays it
+        // (or gets the 422 if its body differs).
+        const raced = idempotency ? await replay() : undefined;
+        if (raced) return raced;
+        throw err;
+      }
+      await audit(actor, 'notice.create', id, {
+        revision: 1,
+        severity: revisionInput.severity,
+        mode: revisionInput.mode,
+        channels: revisionInput.channels,
+        scheduledAt: scheduledAt?.toISOString() ?? null,
+        title: revisionInput.title,
+      });
+      await enqueue(created.revision, now);
+      return { notice: created.notice, revision: created.revision, replayed: false };
+    },
+
+    /** A correction: a new revision with the changed fields over the current one, sent again. */
+    async correct(
+      noticeId: string,
+      changes: CorrectionInput,
+      actor: StaffIdentity,
+    ): Promise<{ notice: Notice; revision: Revision }> {
+      const now = new Date();
+      const { notice, current } = await requireNotice(noticeId);
+      if (notice.status === 'cancelled') {
+        throw new ApiError(409, 'notice_cancelled', {
+          ja: `通知 ${noticeId} は取り消し済みのため訂正できません`,
+          en: `Notice ${noticeId} is cancelled and cannot be corrected`,
+        });
+      }
+      if (notice.status === 'scheduled' && current.scheduledAt && current.scheduledAt > now) {
+        throw new ApiError(409, 'notice_scheduled', {
+          ja: `通知 ${noticeId} はまだ配信されていません（予約中）。取り消してから新しく作成してください`,
+          en: `Notice ${noticeId} has not been sent yet (scheduled); cancel it and post a new one`,
+        });
+      }
+      const changed = Object.entries(changes)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k);
+      if (changed.length === 0) {
+        throw new ApiError(400, 'no_changes', {
+          ja: '訂正する項目を一つ以上指定してください',
+          en: 'Name at least one field to correct',
+        });
+      }
+      const next: RevisionInput = {
+        kind: 'update',
+        title: changes.title ?? current.title,
+        body: changes.body ?? current.body,
+        severity: changes.severity ?? current.severity,
+        category: changes.category ?? current.category,
+        mode: current.mode,
+        topics: unique(changes.topics ?? current.topics),
+        areas: unique(changes.areas ?? current.areas),
+        channels: unique(changes.channels ?? current.channels),
+        link: changes.link !== undefined ? changes.link : current.link,
+        expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : current.expiresAt,
+        scheduledAt: null,
+      };
+      checkEmergency(next.severity, actor);
+      checkReferences(changes);
+      checkTimes(next.expiresAt, now);
+      const revision = await store.notices.addRevision(noticeId, next, actor.name, now);
+      await audit(actor, 'notice.correct', noticeId, { revision: revision.revision, changed });
+      await enqueue(revision, now);
+      const updated = await store.notices.get(noticeId);
+      return { notice: updated ?? notice, revision };
+    },
+
+    /**
+     * Withdraws a notice: a cancel revision sent to the same audience. A notice still
+     * waiting for its scheduled time was never seen by anyone, so it is withdrawn silently.
+     */
+    async cancel(
+      noticeId: string,
+      reason: string | undefined,
+      actor: StaffIdentity,
+    ): Promise<{ notice: Notice; revision: Revision; sent: boolean }> {
+      const now = new Date();
+      const { notice, current } = await requireNotice(noticeId);
+      if (notice.status === 'cancelled') {
+        throw new ApiError(409, 'already_cancelled', {
+          ja: `通知 ${noticeId} はすでに取り消されています`,
+          en: `Notice ${noticeId} is already cancelled`,
+        });
+      }
+      checkEmergency(current.severity, actor);
+      let silent = false;
+      if (notice.status === 'scheduled' && current.scheduledAt && current.scheduledAt > now) {
+        const job = await queues.dispatch.getJob(dispatchJobId(noticeId, current.revision));
+        if (!job) silent = true;
+        else if (await job.isDelayed()) {
+          // A job that started meanwhile cannot be removed; then the cancellation is sent as usual.
+          silent = await job.remove().then(
+            () => true,
+            () => false,
+          );
+        }
+      }
+      const revision = await store.notices.addRevision(
+        noticeId,
+        {
+          kind: 'cancel',
+          title: current.title,
+          // The withdrawn instructions are not repeated under 【取消】: only the reason, if any.
+          body: reason ?? '',
+          severity: current.severity,
+          category: current.category,
+          mode: current.mode,
+          topics: current.topics,
+          areas: current.areas,
+          channels: current.channels,
+          link: null,
+          expiresAt: current.expiresAt && current.expiresAt > now ? current.expiresAt : null,
+          scheduledAt: null,
+        },
+        actor.name,
+        now,
+      );
+      await audit(actor, 'notice.cancel', noticeId, {
+        revision: revision.revision,
+        sent: !silent,
+        reason: reason ?? null,
+      });
+      if (!silent) await enqueue(revision, now);
+      const updated = await store.notices.get(noticeId);
+      return { notice: updated ?? notice, revision, sent: !silent };
+    },
+
+    /**
+     * Puts the current revision's failed deliveries back in the queue, as new jobs (a new
+     * round, so the finished jobs' ids do not swallow them); also restarts a dispatch that
+     * never reached the queue or failed there.
+     */
+    async retry(noticeId: string, actor: StaffIdentity): Promise<RetryResult> {
+      const now = new Date();
+      const { notice, current } = await requireNotice(noticeId);
+      const dispatchRestarted = await ensureDispatched(notice, current, now);
+      const failedOf = async () =>
+        (await store.deliveries.counts(noticeId))
+          .filter((c) => c.revision === current.revision && c.status === 'failed')
+          .reduce((n, c) => n + c.count, 0);
+      const before = await failedOf();
+      const batches = before > 0 ? await store.deliveries.requeueFailed(noticeId, current.revision, now) : [];
+      const rows = before > 0 ? before - (await failedOf()) : 0;
+      const byChannel = new Map<ChannelId, number[]>();
+      for (const b of batches) byChannel.set(b.channel, [...(byChannel.get(b.channel) ?? []), b.batch]);
+      const round = Date.now();
+      for (const [channel, list] of byChannel) {
+        await queues.enqueueDeliver(
+          channel,
+          list,
+          { noticeId, revision: current.revision },
+          { priority: severityToPriority(current.severity), round },
+        );
+      }
+      await audit(actor, 'notice.retry', noticeId, {
+        revision: current.revision,
+        rows,
+        batches: batches.length,
+        dispatchRestarted,
+      });
+      return { revision: current.revision, rows, batches: batches.length, dispatchRestarted };
+    },
+
+    /** Renders an unsaved notice on every enabled channel; stores and sends nothing. */
+    preview(input: NoticeInput): PreviewResult {
+      checkReferences(input);
+      const now = new Date();
+      const id = 'n-preview';
+      const revision: Revision = {
+        noticeId: id,
+        revision: 1,
+        kind: 'alert',
+        title: input.title,
+        body: input.body,
+        severity: input.severity,
+        category: input.category,
+        mode: input.mode ?? 'actual',
+        topics: unique(input.topics ?? []),
+        areas: unique(input.areas ?? []),
+        channels: unique(input.channels ?? channels.ids()),
+        link: input.link ?? null,
+        capIdentifier: capIdentifierFor(config.city.code, id, 1),
+        sentAt: new Date(
+          Math.floor((input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : now).getTime() / 1000) * 1000,
+        ),
+        expiresAt: input.expiresAt ?? null,
+        scheduledAt: input.scheduledAt ?? null,
+        createdBy: 'preview',
+        createdAt: now,
+      };
+      const view = toNoticeView(revision, [], deps.links, config.city, deps.areas);
+      const renders: PreviewRender[] = [];
+      for (const channelId of revision.channels) {
+        const channel = channels.require(channelId);
+        // Subscribers read their own language; a public channel posts once, in Japanese.
+        const locales: Locale[] = channel.audience === 'subscribers' ? ['ja', 'en'] : ['ja'];
+        for (const locale of locales) {
+          try {
+            renders.push({ channel: channelId, locale, rendered: channel.render(view, locale) });
+          } catch (err) {
+            renders.push({ channel: channelId, locale, error: err instanceof Error ? err.message : String(err) });
+          }
+        }
+      }
+      return { view, renders };
+    },
+
+    /** The notice, its revisions with delivery counts per channel, and its status as staff see it. */
+    async get(noticeId: string): Promise<NoticeDetail> {
+      const { notice, current } = await requireNotice(noticeId);
+      const revisions = await store.notices.revisions(noticeId);
+      const counts = await store.deliveries.counts(noticeId);
+      const details: RevisionDetail[] = revisions.map((r) => {
+        const perChannel: Partial<Record<ChannelId, StatusCounts>> = {};
+        for (const ch of r.channels) perChannel[ch] = { queued: 0, sent: 0, failed: 0, skipped: 0 };
+        for (const c of counts.filter((x) => x.revision === r.revision)) {
+          const entry = perChannel[c.channel] ?? { queued: 0, sent: 0, failed: 0, skipped: 0 };
+          entry[c.status] += c.count;
+          perChannel[c.channel] = entry;
+        }
+        return { ...r, counts: perChannel };
+      });
+      const currentCounts = details.find((d) => d.revision === current.revision)?.counts ?? {};
+      const total: StatusCounts = { queued: 0, sent: 0, failed: 0, skipped: 0 };
+      for (const c of Object.values(currentCounts)) {
+        for (const s of ['queued', 'sent', 'failed', 'skipped'] as const) total[s] += c[s];
+      }
+      return { notice, status: derive(notice, current, total, new Date()), revisions: details };
+    },
+
+    /** Newest first; the cursor is the last id of the previous page. */
+    async list(options: { limit: number; cursor?: string; status?: NoticeStatus }): Promise<NoticePage> {
+      const rows = await store.notices.list({
+        limit: options.limit + 1,
+        ...(options.cursor ? { before: options.cursor } : {}),
+        ...(options.status ? { status: options.status } : {}),
+      });
+      const items = rows.slice(0, options.limit);
+      return { items, nextCursor: rows.length > options.limit ? (items.at(-1)?.id ?? null) : null };
+    },
+
+    /** A page of delivery rows; never an address, not even inside a provider's error text. */
+    async deliveries(
+      noticeId: string,
+      filter: { channel?: ChannelId; status?: DeliveryStatus; revision?: number; cursor?: number; limit: number },
+    ): Promise<DeliveryPage> {
+      await requireNotice(noticeId);
+      const rows = await store.deliveries.list(noticeId, {
+        limit: filter.limit + 1,
+        ...(filter.channel ? { channel: filter.channel } : {}),
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.revision ? { revision: filter.revision } : {}),
+        ...(filter.cursor ? { after: filter.cursor } : {}),
+      });
+      const items = rows.slice(0, filter.limit).map((r) => ({ ...r, lastError: redactAddresses(r.lastError) }));
+      return { items, nextCursor: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
+    },
+  };
+}
