@@ -1,0 +1,98 @@
+import { Redis } from 'ioredis';
+import { createCapChannel } from '../channels/cap/cap-channel.ts';
+import { createMailChannel } from '../channels/mail/mail-channel.ts';
+import { type ChannelRegistry, createChannelRegistry } from '../channels/registry.ts';
+import type { Channel } from '../channels/types.ts';
+import type { Config } from './config.ts';
+import { type Catalogue, defaultCatalogue } from './domain/catalogue.ts';
+import { createLinks, type Links } from './domain/links.ts';
+import type { Area } from './domain/notice.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createQueues, type Queues } from './queue/queues.ts';
+import { openConfiguredDb } from './store/db.ts';
+import { migrate } from './store/migrations.ts';
+import { makeSecret } from './store/settings.ts';
+import { createStore, type Store } from './store/store.ts';
+
+/** Everything the API and the workers share, wired in this one place. */
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  redis: Redis;
+  queues: Queues;
+  channels: ChannelRegistry;
+  links: Links;
+  catalogue: Catalogue;
+  /** Area codes to names, for rendering. */
+  areas: Map<string, Area>;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export interface DepsOverrides {
+  logger?: Logger;
+  /** Replace or add channels (tests use fakes' URLs through the real channel factories). */
+  channels?: (made: Channel[], deps: Omit<Deps, 'channels' | 'close'>) => Channel[];
+}
+
+export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const db = openConfiguredDb(config);
+  await migrate(db);
+  const store = createStore(db, config.city.code);
+  // A deployment without HIBIKI_SECRET still gets stable signed links: the secret is made once and kept in the store.
+  const secret = config.secret ?? (await store.settings.getOrCreate('hibiki_secret', makeSecret));
+  const links = createLinks(config.publicBaseUrl, secret);
+  const catalogue = defaultCatalogue({ code: config.city.code, name: config.city.name, nameEn: config.city.nameEn });
+  const areas = new Map(catalogue.areas.map((a) => [a.code, a]));
+
+  // BullMQ needs maxRetriesPerRequest: null so blocking commands survive a Redis restart.
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  const queues = createQueues({ connection: redis, prefix: config.queuePrefix, attempts: config.delivery.attempts });
+  const metrics = createMetrics();
+  metrics.watchQueues(queues);
+
+  const partial = { config, logger, store, redis, queues, links, catalogue, areas, metrics };
+  const made: Channel[] = [];
+  for (const id of config.channels) {
+    if (id === 'mail') {
+      if (!config.smtpUrl)
+        logger.info({ outbox: config.outboxDir }, 'SMTP_URL is not set: mail is written as .eml files to the outbox');
+      made.push(
+        createMailChannel(
+          {
+            from: config.mailFrom,
+            smtpUrl: config.smtpUrl,
+            outboxDir: config.outboxDir,
+            connections: config.mail.connections,
+            batch: config.mail.batch,
+            unsubscribeMailto: config.mailUnsubscribeMailto,
+          },
+          { logger: logger.child({ channel: 'mail' }) },
+        ),
+      );
+    }
+    if (id === 'cap')
+      made.push(
+        createCapChannel(
+          { sender: config.capSender, cityCode: config.city.code, cityName: config.city.name },
+          { archive: store.capMessages },
+        ),
+      );
+  }
+  const channels = createChannelRegistry(overrides.channels ? overrides.channels(made, partial) : made);
+
+  return {
+    ...partial,
+    channels,
+    async close() {
+      await queues.close();
+      await channels.close();
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}
