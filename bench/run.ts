@@ -8,9 +8,10 @@ import { mailThroughput } from './mail-throughput.ts';
 const recipients = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
 
 console.log(`mail throughput: ${recipients} recipients through hibiki all vs a bare nodemailer pool…`);
-const mail = await mailThroughput(recipients);
+const mail = await mailThroughput(recipients, 8, Number(process.env.BENCH_ROUNDS ?? 3));
 console.log(
   [
+    `  medians of ${mail.rounds.length} rounds, node ${mail.nodeFlags.join(' ')}:`,
     `  bare nodemailer pool: ${mail.baseline.seconds} s, ${mail.baseline.perSecond} mails/s (${mail.connections} connections)`,
     `  hibiki (POST → last mail accepted): ${mail.hibiki.seconds} s, ${mail.hibiki.perSecond} recipients/s`,
     `  first mail after POST: ${mail.hibiki.firstMailMs} ms; worker peak RSS: ${mail.hibiki.workerPeakRssMiB} MiB`,

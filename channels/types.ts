@@ -5,6 +5,8 @@ export type { ChannelId, Locale, NoticeView };
 /** One recipient of a batch: a delivery row joined to its contact. */
 export interface Recipient {
   deliveryId: number;
+  /** The contact behind the delivery; null for a public channel's one post. */
+  contactId: number | null;
   /** The e-mail address, LINE user id, push endpoint… or '*' for a public channel. */
   address: string;
   locale: Locale;
@@ -27,6 +29,11 @@ export interface SendContext {
   signal: AbortSignal;
   notice: NoticeView;
   /**
+   * Public channels: what this channel's provider answered for the newest earlier revision
+   * of the notice (its providerId), so a correction or cancellation can reply to that post.
+   */
+  replyTo?: string;
+  /**
    * Called as each recipient finishes, so the worker can record progress while the
    * batch is still sending: a worker killed mid-batch then resends only what it had not
    * recorded.
@@ -44,6 +51,17 @@ export interface Channel<Rendered = unknown> {
   render(notice: NoticeView, locale: Locale): Rendered;
   /** Sends one rendered message to a batch; one result per recipient. */
   send(message: Rendered, to: Recipient[], ctx: SendContext): Promise<RecipientResult[]>;
+  /**
+   * Asked once per notice revision before its fan-out, with the audience size. Throwing a
+   * ChannelError refuses the whole revision on this channel (e.g. LINE's monthly quota
+   * cannot cover it): every delivery is then failed with that reason, none sent.
+   */
+  admit?(notice: NoticeView, audience: number): Promise<void>;
+  /**
+   * True when this revision should go as one post to everyone (e.g. a LINE broadcast of a
+   * city-wide emergency) instead of one delivery per subscriber.
+   */
+  broadcast?(notice: NoticeView): boolean;
   /** Answers whether the provider can be reached (readiness, start-up log). */
   check?(): Promise<void>;
   close?(): Promise<void>;

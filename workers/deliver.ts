@@ -5,7 +5,7 @@ import type { Locale, NoticeView } from '../src/domain/notice.ts';
 import { toNoticeView } from '../src/domain/notice-view.ts';
 import { type DeliverJobData, deliverQueueName } from '../src/queue/names.ts';
 import { RetryLaterError, toBullmqError } from './failure.ts';
-import { createResultRecorder } from './result-recorder.ts';
+import { createBatchOutcomes, createOutcomeWriter } from './result-recorder.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
 /** Notice views by notice and revision: every batch of one revision renders the same notice. */
@@ -33,6 +33,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
   const { store, logger, metrics, links } = deps;
   const viewOf = createViewCache(deps);
   const queue = deps.queues.deliver(channel.id);
+  const writer = createOutcomeWriter(store.deliveries, store.subscribers);
 
   return async function deliver(
     job: Job<DeliverJobData>,
@@ -72,7 +73,8 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
     const pending = await store.deliveries.pending(key);
     if (pending.length === 0) return { sent: 0, failed: 0 };
 
-    const isPublic = channel.audience === 'public';
+    // A public channel's one post, or a broadcast of a subscriber channel, has recipient '*'.
+    const isPublic = pending.every((p) => p.recipient === '*');
     const gone = pending.filter((p) => !isPublic && p.address === null);
     await store.deliveries.markFinal(
       gone.map((p) => ({ id: p.id, reason: 'contact unsubscribed or removed before sending' })),
@@ -86,6 +88,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
     for (const p of live) {
       const recipient: Recipient = {
         deliveryId: p.id,
+        contactId: p.contactId,
         address: isPublic ? '*' : (p.address as string),
         locale: p.locale,
         ...(p.contactId !== null ? { unsubscribeUrl: links.unsubscribe(p.contactId) } : {}),
@@ -95,7 +98,10 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
       else byLocale.set(p.locale, [recipient]);
     }
 
-    const recorder = createResultRecorder(store.deliveries, store.subscribers);
+    const replyTo = isPublic
+      ? await store.deliveries.providerIdBefore(key.noticeId, key.revision, channel.id)
+      : undefined;
+    const recorder = createBatchOutcomes(writer);
     const deliveryKey = `${key.noticeId}-r${key.revision}-${channel.id}-${key.batch}`;
     const stopTimer = metrics.sendSeconds.startTimer({ channel: channel.id });
     try {
@@ -106,6 +112,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
           attempt,
           signal: signal ?? new AbortController().signal,
           notice: view,
+          ...(replyTo ? { replyTo } : {}),
           onResult: (r) => recorder.add(r),
         });
         for (const r of results) recorder.add(r);

@@ -1,5 +1,8 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Channel, ChannelError } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
+import type { NoticeView } from '../src/domain/notice.ts';
+import { toNoticeView } from '../src/domain/notice-view.ts';
 import { severityToPriority } from '../src/domain/severity.ts';
 import { DISPATCH_QUEUE, type DispatchJobData } from '../src/queue/names.ts';
 import type { DispatchState } from '../src/store/notices.ts';
@@ -40,11 +43,30 @@ export function createDispatchProcessor(deps: Deps) {
     }
 
     const priority = severityToPriority(revision.severity);
+    /** A channel's refusal of the whole revision, as the reason to record; anything else propagates. */
+    const admission = async (channel: Channel, view: NoticeView, audience: number): Promise<string | undefined> => {
+      if (!channel.admit) return undefined;
+      try {
+        await channel.admit(view, audience);
+        return undefined;
+      } catch (err) {
+        if (err instanceof ChannelError && err.kind === 'permanent') return err.message;
+        throw err;
+      }
+    };
     const state: DispatchState = await store.notices.dispatchState(noticeId, revisionNo);
     // Pages redone after a crash get new job ids, so a batch whose first job already ran is looked at again.
     const resumed = Object.keys(state).length > 0;
     const round = resumed ? Date.now() : 0;
     let rows = 0;
+
+    const view = toNoticeView(
+      revision,
+      await store.notices.revisions(noticeId),
+      deps.links,
+      deps.config.city,
+      deps.areas,
+    );
 
     for (const channelId of revision.channels) {
       const channel = channels.get(channelId);
@@ -54,21 +76,31 @@ export function createDispatchProcessor(deps: Deps) {
       }
       const progress = state[channelId] ?? { after: 0, nextBatch: 0, done: false };
       if (progress.done) continue;
+      const fresh = progress.after === 0 && progress.nextBatch === 0;
+      const criteria = {
+        channel: channelId,
+        topics: revision.topics,
+        areas: revision.areas,
+        ignoreTopics: revision.severity === 'emergency',
+      };
+      const asOnePost = channel.audience === 'public' || channel.broadcast?.(view) === true;
+      const refused = fresh
+        ? await admission(channel, view, asOnePost ? 1 : await store.subscribers.countAudience(criteria))
+        : undefined;
+      if (refused)
+        log.warn({ channel: channelId, reason: refused }, 'channel refused the revision; its deliveries fail');
 
-      if (channel.audience === 'public') {
-        await store.deliveries.insertQueued([
-          { noticeId, revision: revisionNo, channel: channelId, recipient: '*', contactId: null, batch: 0 },
-        ]);
-        await queues.enqueueDeliver(channelId, [0], { noticeId, revision: revisionNo }, { priority, round });
+      if (asOnePost) {
+        await store.deliveries.insertQueued(
+          [{ noticeId, revision: revisionNo, channel: channelId, recipient: '*', contactId: null, batch: 0 }],
+          undefined,
+          refused,
+        );
+        if (!refused)
+          await queues.enqueueDeliver(channelId, [0], { noticeId, revision: revisionNo }, { priority, round });
         rows += 1;
       } else {
         const pageSize = channel.maxBatch * Math.max(1, Math.floor(PAGE_TARGET / channel.maxBatch));
-        const criteria = {
-          channel: channelId,
-          topics: revision.topics,
-          areas: revision.areas,
-          ignoreTopics: revision.severity === 'emergency',
-        };
         for (;;) {
           const contactIds = await store.subscribers.audiencePage(criteria, progress.after, pageSize);
           if (contactIds.length === 0) break;
@@ -82,10 +114,13 @@ export function createDispatchProcessor(deps: Deps) {
               contactId,
               batch: batchOf(i),
             })),
+            undefined,
+            refused,
           );
           const batchCount = Math.ceil(contactIds.length / channel.maxBatch);
           const batches = Array.from({ length: batchCount }, (_, i) => progress.nextBatch + i);
-          await queues.enqueueDeliver(channelId, batches, { noticeId, revision: revisionNo }, { priority, round });
+          if (!refused)
+            await queues.enqueueDeliver(channelId, batches, { noticeId, revision: revisionNo }, { priority, round });
           progress.after = contactIds[contactIds.length - 1] ?? progress.after;
           progress.nextBatch += batchCount;
           rows += contactIds.length;

@@ -451,13 +451,7 @@ export function createNoticeService(deps: ServiceDeps) {
       const now = new Date();
       const { notice, current } = await requireNotice(noticeId);
       const dispatchRestarted = await ensureDispatched(notice, current, now);
-      const failedOf = async () =>
-        (await store.deliveries.counts(noticeId))
-          .filter((c) => c.revision === current.revision && c.status === 'failed')
-          .reduce((n, c) => n + c.count, 0);
-      const before = await failedOf();
-      const batches = before > 0 ? await store.deliveries.requeueFailed(noticeId, current.revision, now) : [];
-      const rows = before > 0 ? before - (await failedOf()) : 0;
+      const { rows, batches } = await store.deliveries.requeueFailed(noticeId, current.revision, now);
       const byChannel = new Map<ChannelId, number[]>();
       for (const b of batches) byChannel.set(b.channel, [...(byChannel.get(b.channel) ?? []), b.batch]);
       const round = Date.now();

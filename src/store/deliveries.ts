@@ -16,6 +16,8 @@ export interface NewDelivery {
 
 export interface PendingDelivery {
   id: number;
+  /** String(contactId), or '*' for a public post or a broadcast. */
+  recipient: string;
   contactId: number | null;
   /** null for a public channel or a contact deleted since dispatch. */
   address: string | null;
@@ -83,8 +85,11 @@ export function createDeliveryRepo(db: Db) {
       .where('d.batch', '=', key.batch);
 
   return {
-    /** Bulk insert; a row that exists already (a dispatch taken up again) is left as it is. */
-    async insertQueued(rows: NewDelivery[], now = new Date()): Promise<void> {
+    /**
+     * Bulk insert; a row that exists already (a dispatch taken up again) is left as it is.
+     * A channel that refused the revision outright gets its rows failed with the reason.
+     */
+    async insertQueued(rows: NewDelivery[], now = new Date(), refused?: string): Promise<void> {
       const at = toIso(now);
       for (const chunk of chunks(rows, INSERT_CHUNK)) {
         await k
@@ -97,7 +102,8 @@ export function createDeliveryRepo(db: Db) {
               recipient: r.recipient,
               contact_id: r.contactId,
               batch: r.batch,
-              status: 'queued' as const,
+              status: refused === undefined ? ('queued' as const) : ('failed' as const),
+              last_error: refused ?? null,
               created_at: at,
               updated_at: at,
             })),
@@ -112,12 +118,13 @@ export function createDeliveryRepo(db: Db) {
       const rows = await inBatch(key)
         .leftJoin('contacts as c', 'c.id', 'd.contact_id')
         .leftJoin('subscribers as s', 's.id', 'c.subscriber_id')
-        .select(['d.id', 'd.contact_id', 'd.attempts', 'c.address', 'c.active', 's.locale'])
+        .select(['d.id', 'd.recipient', 'd.contact_id', 'd.attempts', 'c.address', 'c.active', 's.locale'])
         .where('d.status', '=', 'queued')
         .orderBy('d.id')
         .execute();
       return rows.map((r) => ({
         id: Number(r.id),
+        recipient: r.recipient,
         contactId: r.contact_id === null ? null : Number(r.contact_id),
         // A contact that unsubscribed after dispatch is not sent to.
         address: r.active === 0 ? null : (r.address ?? null),
@@ -223,12 +230,13 @@ export function createDeliveryRepo(db: Db) {
       return Number(result.numUpdatedRows);
     },
 
-    /** Puts failed rows back in the queue; returns the batches to enqueue again. */
+    /** Puts failed rows back in the queue; returns how many, and the batches to enqueue again. */
     async requeueFailed(
       noticeId: string,
       revision: number,
       now = new Date(),
-    ): Promise<{ channel: ChannelId; batch: number }[]> {
+    ): Promise<{ rows: number; batches: { channel: ChannelId; batch: number }[] }> {
+      // A contact deleted since has nobody to send to: its row stays failed.
       const batches = await k
         .selectFrom('deliveries')
         .select(['channel', 'batch'])
@@ -236,17 +244,37 @@ export function createDeliveryRepo(db: Db) {
         .where('notice_id', '=', noticeId)
         .where('revision', '=', revision)
         .where('status', '=', 'failed')
+        .where((eb) => eb.or([eb('contact_id', 'is not', null), eb('recipient', '=', '*')]))
         .execute();
-      // A contact deleted since has nobody to send to: its row stays failed.
-      await k
+      const result = await k
         .updateTable('deliveries')
         .set({ status: 'queued', updated_at: toIso(now) })
         .where('notice_id', '=', noticeId)
         .where('revision', '=', revision)
         .where('status', '=', 'failed')
         .where((eb) => eb.or([eb('contact_id', 'is not', null), eb('recipient', '=', '*')]))
-        .execute();
-      return batches.map((b) => ({ channel: b.channel, batch: b.batch }));
+        .executeTakeFirst();
+      return {
+        rows: Number(result.numUpdatedRows),
+        batches: batches.map((b) => ({ channel: b.channel, batch: b.batch })),
+      };
+    },
+
+    /** What a public channel's provider answered for the newest earlier revision it sent (for replies). */
+    async providerIdBefore(noticeId: string, revision: number, channel: ChannelId): Promise<string | undefined> {
+      const row = await k
+        .selectFrom('deliveries')
+        .select('provider_id')
+        .where('notice_id', '=', noticeId)
+        .where('revision', '<', revision)
+        .where('channel', '=', channel)
+        .where('recipient', '=', '*')
+        .where('status', '=', 'sent')
+        .where('provider_id', 'is not', null)
+        .orderBy('revision', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row?.provider_id ?? undefined;
     },
 
     async contactsOf(deliveryIds: number[]): Promise<number[]> {

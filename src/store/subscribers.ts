@@ -37,6 +37,49 @@ export type SubscriberRepo = ReturnType<typeof createSubscriberRepo>;
 export function createSubscriberRepo(db: Db) {
   const k = db.kysely;
 
+  /** The active, verified contacts on a channel that a notice with these topics and areas reaches. */
+  const audience = (criteria: AudienceCriteria) => {
+    let q = k
+      .selectFrom('contacts as c')
+      .where('c.channel', '=', criteria.channel)
+      .where('c.active', '=', 1)
+      .where('c.verified', '=', 1);
+    if (!criteria.ignoreTopics && criteria.topics.length > 0) {
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('subscriber_topics as st')
+            .select('st.topic')
+            .whereRef('st.subscriber_id', '=', 'c.subscriber_id')
+            .where('st.topic', 'in', criteria.topics),
+        ),
+      );
+    }
+    if (criteria.areas.length > 0) {
+      // A subscriber without areas chose the whole city.
+      q = q.where((eb) =>
+        eb.or([
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('subscriber_areas as sa')
+                .select('sa.area')
+                .whereRef('sa.subscriber_id', '=', 'c.subscriber_id'),
+            ),
+          ),
+          eb.exists(
+            eb
+              .selectFrom('subscriber_areas as sa2')
+              .select('sa2.area')
+              .whereRef('sa2.subscriber_id', '=', 'c.subscriber_id')
+              .where('sa2.area', 'in', criteria.areas),
+          ),
+        ]),
+      );
+    }
+    return q;
+  };
+
   return {
     /**
      * Imports residents signed up on paper or in an old list. A resident already known by
@@ -125,47 +168,20 @@ export function createSubscriberRepo(db: Db) {
      * streams any number of subscribers with constant memory and can resume after a crash.
      */
     async audiencePage(criteria: AudienceCriteria, afterContactId: number, limit: number): Promise<number[]> {
-      let q = k
-        .selectFrom('contacts as c')
+      const rows = await audience(criteria)
         .select('c.id')
-        .where('c.channel', '=', criteria.channel)
-        .where('c.active', '=', 1)
-        .where('c.verified', '=', 1)
-        .where('c.id', '>', afterContactId);
-      if (!criteria.ignoreTopics && criteria.topics.length > 0) {
-        q = q.where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('subscriber_topics as st')
-              .select('st.topic')
-              .whereRef('st.subscriber_id', '=', 'c.subscriber_id')
-              .where('st.topic', 'in', criteria.topics),
-          ),
-        );
-      }
-      if (criteria.areas.length > 0) {
-        q = q.where((eb) =>
-          eb.or([
-            eb.not(
-              eb.exists(
-                eb
-                  .selectFrom('subscriber_areas as sa')
-                  .select('sa.area')
-                  .whereRef('sa.subscriber_id', '=', 'c.subscriber_id'),
-              ),
-            ),
-            eb.exists(
-              eb
-                .selectFrom('subscriber_areas as sa2')
-                .select('sa2.area')
-                .whereRef('sa2.subscriber_id', '=', 'c.subscriber_id')
-                .where('sa2.area', 'in', criteria.areas),
-            ),
-          ]),
-        );
-      }
-      const rows = await q.orderBy('c.id', 'asc').limit(limit).execute();
+        .where('c.id', '>', afterContactId)
+        .orderBy('c.id', 'asc')
+        .limit(limit)
+        .execute();
       return rows.map((r) => Number(r.id));
+    },
+
+    async countAudience(criteria: AudienceCriteria): Promise<number> {
+      const row = await audience(criteria)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
 
     async contact(id: number): Promise<ContactRecipient | undefined> {

@@ -422,7 +422,7 @@ describe('createCapChannel', () => {
     await db?.drop();
   });
 
-  const recipient: Recipient = { deliveryId: 41, address: '*', locale: 'ja' };
+  const recipient: Recipient = { deliveryId: 41, contactId: null, address: '*', locale: 'ja' };
   const context = (notice: NoticeView, results: RecipientResult[] = []): SendContext => ({
     deliveryKey: `d-${notice.id}-r${notice.revision}-cap-0`,
     attempt: 1,

@@ -36,6 +36,7 @@ const channels: Channel<RenderedMail>[] = [];
 function recipient(id: number, overrides: Partial<Recipient> = {}): Recipient {
   return {
     deliveryId: id,
+    contactId: id,
     address: `resident${id}@example.jp`,
     locale: 'ja',
     unsubscribeUrl: `https://hibiki.example.jp/unsubscribe?c=${id}&t=token${id}`,

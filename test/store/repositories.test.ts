@@ -195,7 +195,10 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
       const [failedRow] = await store.deliveries.list(id, { status: 'failed', limit: 5 });
       expect(failedRow).toMatchObject({ attempts: 1, lastError: '550 5.1.1' });
 
-      expect(await store.deliveries.requeueFailed(id, 1)).toEqual([{ channel: 'mail', batch: 0 }]);
+      expect(await store.deliveries.requeueFailed(id, 1)).toEqual({
+        rows: 1,
+        batches: [{ channel: 'mail', batch: 0 }],
+      });
       expect(await store.deliveries.failRemaining(key, 'gave up')).toBe(contacts.length - 1);
       expect(await store.deliveries.skipSuperseded(id, 2, 'superseded')).toBe(0);
     });
