@@ -46,7 +46,30 @@ const Env = z.object({
         .map((c) => c.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['mail', 'cap'])).min(1, 'name at least one channel')),
+    .pipe(z.array(z.enum(['mail', 'cap', 'x', 'line', 'webhook'])).min(1, 'name at least one channel')),
+  X_API_KEY: z.string().min(1).optional(),
+  X_API_SECRET: z.string().min(1).optional(),
+  X_ACCESS_TOKEN: z.string().min(1).optional(),
+  X_ACCESS_SECRET: z.string().min(1).optional(),
+  X_OAUTH2_TOKEN: z.string().min(1).optional(),
+  X_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.x.com'),
+  X_LONG_TEXT: z.enum(['thread', 'cut']).default('thread'),
+  X_THREAD_MAX: z.coerce.number().int().min(1).max(25).default(4),
+  LINE_CHANNEL_ACCESS_TOKEN: z.string().min(1).optional(),
+  LINE_CHANNEL_SECRET: z.string().min(1).optional(),
+  LINE_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.line.me'),
+  LINE_EMERGENCY_BROADCAST: z.stringbool().default(false),
+  LINE_DEFAULT_TOPICS: z
+    .string()
+    .default('disaster,shelter')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  WEBHOOK_ALLOW_HTTP_LOOPBACK: z.stringbool().default(false),
   DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   RETRY_BASE_MS: z.coerce.number().int().min(1).default(2_000),
   RETRY_MAX_MS: z.coerce
@@ -61,7 +84,39 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-const SECRET_BEARING = new Set(['HIBIKI_SECRET', 'SMTP_URL', 'DATABASE_URL', 'REDIS_URL']);
+const SECRET_BEARING = new Set([
+  'HIBIKI_SECRET',
+  'SMTP_URL',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'X_API_KEY',
+  'X_API_SECRET',
+  'X_ACCESS_TOKEN',
+  'X_ACCESS_SECRET',
+  'X_OAUTH2_TOKEN',
+  'LINE_CHANNEL_ACCESS_TOKEN',
+  'LINE_CHANNEL_SECRET',
+]);
+
+/** An enabled channel must have its credentials; say which variable is missing. */
+const EnvWithChannels = Env.superRefine((env, ctx) => {
+  if (env.CHANNELS.includes('x')) {
+    const oauth1 = ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_SECRET'] as const;
+    const missing = oauth1.filter((k) => !env[k]);
+    if (!env.X_OAUTH2_TOKEN && missing.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing[0] as string],
+        message: `CHANNELS includes x: set ${missing.join(', ')} (OAuth 1.0a user context) or X_OAUTH2_TOKEN`,
+      });
+    }
+  }
+  if (env.CHANNELS.includes('line')) {
+    for (const k of ['LINE_CHANNEL_ACCESS_TOKEN', 'LINE_CHANNEL_SECRET'] as const) {
+      if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'CHANNELS includes line: required' });
+    }
+  }
+});
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -70,6 +125,15 @@ export class ConfigError extends Error {
 }
 
 function toConfig(env: z.infer<typeof Env>) {
+  const oauth1 =
+    env.X_API_KEY && env.X_API_SECRET && env.X_ACCESS_TOKEN && env.X_ACCESS_SECRET
+      ? {
+          appKey: env.X_API_KEY,
+          appSecret: env.X_API_SECRET,
+          accessToken: env.X_ACCESS_TOKEN,
+          accessSecret: env.X_ACCESS_SECRET,
+        }
+      : undefined;
   const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
     port: env.PORT,
@@ -95,6 +159,21 @@ function toConfig(env: z.infer<typeof Env>) {
       concurrency: env.WORKER_CONCURRENCY,
     },
     mail: { batch: env.MAIL_BATCH, connections: env.MAIL_CONNECTIONS },
+    x: {
+      oauth1,
+      oauth2Token: env.X_OAUTH2_TOKEN,
+      baseUrl: env.X_API_BASE_URL.replace(/\/+$/, ''),
+      longText: env.X_LONG_TEXT,
+      threadMax: env.X_THREAD_MAX,
+    },
+    line: {
+      channelAccessToken: env.LINE_CHANNEL_ACCESS_TOKEN,
+      channelSecret: env.LINE_CHANNEL_SECRET,
+      baseUrl: env.LINE_API_BASE_URL.replace(/\/+$/, ''),
+      emergencyBroadcast: env.LINE_EMERGENCY_BROADCAST,
+      defaultTopics: env.LINE_DEFAULT_TOPICS,
+    },
+    webhook: { timeoutMs: env.WEBHOOK_TIMEOUT_MS, allowHttpLoopback: env.WEBHOOK_ALLOW_HTTP_LOOPBACK },
     logLevel: env.LOG_LEVEL,
   };
 }
@@ -103,7 +182,7 @@ function toConfig(env: z.infer<typeof Env>) {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, as they do in most .env files and compose files.
   const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = Env.safeParse(defined);
+  const parsed = EnvWithChannels.safeParse(defined);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');

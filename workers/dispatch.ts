@@ -82,6 +82,7 @@ export function createDispatchProcessor(deps: Deps) {
         topics: revision.topics,
         areas: revision.areas,
         ignoreTopics: revision.severity === 'emergency',
+        severity: revision.severity,
       };
       const asOnePost = channel.audience === 'public' || channel.broadcast?.(view) === true;
       const refused = fresh

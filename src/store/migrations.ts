@@ -153,6 +153,24 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_webhook_endpoints': {
+      async up(db: Kysely<any>) {
+        // An outbound webhook endpoint is a contact on the 'webhook' channel (so topics and
+        // areas select it like any subscriber); this table holds what only webhooks have.
+        await db.schema
+          .createTable('webhook_endpoints')
+          .addColumn('contact_id', bigint, (c) => c.primaryKey().references('contacts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          // Kept in clear: every request is signed with it (Standard Webhooks), so it cannot be a hash.
+          .addColumn('secret', 'text', (c) => c.notNull())
+          // 0 info, 1 advisory, 2 warning, 3 emergency: the endpoint gets notices at or above it.
+          .addColumn('min_severity', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

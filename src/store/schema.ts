@@ -17,6 +17,18 @@ export interface Database {
   staff_tokens: StaffTokensTable;
   audit_log: AuditLogTable;
   settings: { key: string; value: string };
+  webhook_endpoints: WebhookEndpointsTable;
+}
+
+export interface WebhookEndpointsTable {
+  contact_id: number;
+  name: string;
+  secret: string;
+  /** 0 info … 3 emergency: the endpoint receives notices at or above this severity. */
+  min_severity: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export type NoticeStatus = 'scheduled' | 'queued' | 'dispatched' | 'cancelled';

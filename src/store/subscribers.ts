@@ -1,4 +1,4 @@
-import type { ChannelId, Locale } from '../domain/notice.ts';
+import type { ChannelId, Locale, Severity } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import { toIso } from './time.ts';
 
@@ -23,7 +23,11 @@ export interface AudienceCriteria {
   areas: string[];
   /** An emergency reaches every active contact in its areas, whatever topics were chosen. */
   ignoreTopics: boolean;
+  /** The notice's severity: a webhook endpoint takes only notices at or above its minimum. */
+  severity: Severity;
 }
+
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, advisory: 1, warning: 2, emergency: 3 };
 
 export interface ContactRecipient {
   contactId: number;
@@ -44,6 +48,17 @@ export function createSubscriberRepo(db: Db) {
       .where('c.channel', '=', criteria.channel)
       .where('c.active', '=', 1)
       .where('c.verified', '=', 1);
+    if (criteria.channel === 'webhook') {
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('webhook_endpoints as we')
+            .select('we.contact_id')
+            .whereRef('we.contact_id', '=', 'c.id')
+            .where('we.min_severity', '<=', SEVERITY_RANK[criteria.severity]),
+        ),
+      );
+    }
     if (!criteria.ignoreTopics && criteria.topics.length > 0) {
       q = q.where((eb) =>
         eb.exists(

@@ -11,7 +11,7 @@ beforeAll(async () => {
     { email: 'taro@example.jp', topics: [], areas: [], locale: 'ja' },
   ]);
   const ids = await h.deps.store.subscribers.audiencePage(
-    { channel: 'mail', topics: [], areas: [], ignoreTopics: true },
+    { channel: 'mail', topics: [], areas: [], ignoreTopics: true, severity: 'info' as const },
     0,
     10,
   );
@@ -85,7 +85,7 @@ describe('unsubscribe', () => {
 
   it("the page's button (multipart or urlencoded) answers with a page", async () => {
     const ids = await h.deps.store.subscribers.audiencePage(
-      { channel: 'mail', topics: [], areas: [], ignoreTopics: true },
+      { channel: 'mail', topics: [], areas: [], ignoreTopics: true, severity: 'info' as const },
       0,
       10,
     );

@@ -108,7 +108,7 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
         { email: 'gone@example.jp', topics: ['shelter'], areas: [], locale: 'ja' },
       ]);
       const all = await store.subscribers.audiencePage(
-        { channel: 'mail', topics: [], areas: [], ignoreTopics: true },
+        { channel: 'mail', topics: [], areas: [], ignoreTopics: true, severity: 'info' as const },
         0,
         100,
       );
@@ -119,7 +119,7 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
     });
 
     const audience = async (topics: string[], areas: string[], ignoreTopics = false) => {
-      const page = await store.subscribers.audiencePage({ channel: 'mail', topics, areas, ignoreTopics }, 0, 100);
+      const page = await store.subscribers.audiencePage({ channel: 'mail', topics, areas, ignoreTopics, severity: 'info' }, 0, 100);
       const out: string[] = [];
       for (const id of page) out.push((await store.subscribers.contact(id))?.address as string);
       return out.sort();
@@ -139,7 +139,7 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
     });
 
     it('pages in contact id order after a cursor', async () => {
-      const criteria = { channel: 'mail' as const, topics: [], areas: [], ignoreTopics: true };
+      const criteria = { channel: 'mail' as const, topics: [], areas: [], ignoreTopics: true, severity: 'info' as const };
       const first = await store.subscribers.audiencePage(criteria, 0, 1);
       const rest = await store.subscribers.audiencePage(criteria, first[0] as number, 100);
       expect(rest.every((id) => id > (first[0] as number))).toBe(true);
@@ -162,7 +162,7 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
       const id = newId('n');
       await store.notices.create(id, input(), 'a', null);
       const contacts = await store.subscribers.audiencePage(
-        { channel: 'mail', topics: [], areas: [], ignoreTopics: true },
+        { channel: 'mail', topics: [], areas: [], ignoreTopics: true, severity: 'info' as const },
         0,
         10,
       );
