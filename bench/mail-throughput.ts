@@ -94,7 +94,7 @@ async function hibikiRound(sink: SmtpSink, recipients: number, connections: numb
   const token = made.stdout.trim().split('\n').at(-1) ?? '';
   // BENCH_PROFILE=<dir> writes a CPU profile of the service, to see where its time goes.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const service = startHibiki('all', env, [...NODE_FLAGS, ...profile]);
+  const service = startHibiki('all', env, { nodeArgs: [...NODE_FLAGS, ...profile] });
   const pid = service.child.pid as number;
   const base = `http://127.0.0.1:${port}`;
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

@@ -12,8 +12,14 @@ export interface HibikiProcess {
 }
 
 /** Starts `hibiki <command>` as its own process, as the README starts it. */
-export function startHibiki(command: string, env: Record<string, string>, nodeArgs: string[] = []): HibikiProcess {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, command], {
+export function startHibiki(
+  command: string | string[],
+  env: Record<string, string>,
+  options: { nodeArgs?: string[]; cwd?: string } = {},
+): HibikiProcess {
+  const args = Array.isArray(command) ? command : [command];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
+    cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HibikiProcess, startHibiki } from './helpers/process.ts';
+import { cleanupPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.ts';
+import { waitUntil } from './helpers/wait.ts';
+
+/** The `hibiki` command as people run it: its own process, started from another directory. */
+describe('the hibiki command', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  const run = async (args: string[]) => {
+    const p = startHibiki(args, env, { cwd: dir });
+    const code = await p.exited;
+    return { code, output: p.output() };
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hibiki-cli-'));
+    env = {
+      DATABASE_URL: `sqlite:${join(dir, 'hibiki.db')}`,
+      REDIS_URL,
+      QUEUE_PREFIX: uniquePrefix('hibiki-cli'),
+      OUTBOX_DIR: join(dir, 'outbox'),
+      LOG_LEVEL: 'warn',
+    };
+  });
+  afterAll(async () => {
+    await cleanupPrefix(env.QUEUE_PREFIX as string);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('migrates, then finds nothing more to do', async () => {
+    expect(await run(['migrate'])).toMatchObject({ code: 0, output: expect.stringContaining('Applied: 0001_initial') });
+    expect(await run(['migrate'])).toMatchObject({ code: 0, output: expect.stringContaining('up to date') });
+  });
+
+  it('creates a token and prints it alone on the last line, lists and revokes it', async () => {
+    const created = await run(['token', 'create', '--role', 'approver', '--name', '防災課 山田']);
+    expect(created.code).toBe(0);
+    const token = created.output.trim().split('\n').at(-1) ?? '';
+    expect(token).toMatch(/^hbk_[A-Za-z0-9_-]{43}$/);
+    const listed = await run(['token', 'list']);
+    expect(listed.output).toContain('防災課 山田');
+    expect(listed.output).not.toContain(token);
+    expect((await run(['token', 'revoke', '1'])).code).toBe(0);
+    expect(await run(['token', 'revoke', '1'])).toMatchObject({
+      code: 1,
+      output: expect.stringContaining('no active token #1'),
+    });
+    expect((await run(['token', 'create', '--role', 'boss', '--name', 'x'])).code).toBe(2);
+  });
+
+  it('stops on a bad setting with one line naming the variable', async () => {
+    const p = startHibiki('serve', { ...env, CITY_CODE: '432106' }, { cwd: dir });
+    expect(await p.exited).toBe(1);
+    const lines = p.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^hibiki: configuration error: CITY_CODE: .*check digit/);
+  });
+
+  it('serves pages rendered with hono/jsx and stops cleanly on SIGTERM', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const server: HibikiProcess = startHibiki('all', { ...env, PORT: String(port), HOST: '127.0.0.1' }, { cwd: dir });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitUntil('the API', async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, 20_000, 100);
+      const page = await fetch(`${base}/notices/n0unknown`);
+      expect(page.status).toBe(404);
+      expect(await page.text()).toContain('<html lang="ja"');
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
