@@ -11,6 +11,7 @@ import { createOpsRoutes } from './api/ops.ts';
 import { createSubscriberRoutes } from './api/subscribers.ts';
 import { createTokenRoutes } from './api/tokens.ts';
 import { createUnsubscribeRoutes } from './api/unsubscribe.tsx';
+import { createWebhookRoutes } from './api/webhooks.ts';
 import type { Deps } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
@@ -67,6 +68,16 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     }),
   );
   app.route('/', createTokenRoutes({ tokens: deps.store.tokens, audit: deps.store.audit }));
+  app.route(
+    '/',
+    createWebhookRoutes({
+      tokens: deps.store.tokens,
+      webhooks: deps.store.webhooks,
+      audit: deps.store.audit,
+      catalogue: deps.catalogue,
+      config: deps.config,
+    }),
+  );
   app.route(
     '/',
     createUnsubscribeRoutes({

@@ -3,6 +3,7 @@ import { createCapChannel } from '../channels/cap/cap-channel.ts';
 import { createMailChannel } from '../channels/mail/mail-channel.ts';
 import { type ChannelRegistry, createChannelRegistry } from '../channels/registry.ts';
 import type { Channel } from '../channels/types.ts';
+import { createWebhookChannel } from '../channels/webhook/webhook-channel.ts';
 import type { Config } from './config.ts';
 import { type Catalogue, defaultCatalogue } from './domain/catalogue.ts';
 import { createLinks, type Links } from './domain/links.ts';
@@ -82,6 +83,14 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
           { archive: store.capMessages },
         ),
       );
+  }
+  if (config.channels.includes('webhook')) {
+    made.push(
+      createWebhookChannel(config.webhook, {
+        logger: logger.child({ channel: 'webhook' }),
+        secretOf: store.webhooks.secretOf,
+      }),
+    );
   }
   const channels = createChannelRegistry(overrides.channels ? overrides.channels(made, partial) : made);
 

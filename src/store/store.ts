@@ -6,6 +6,7 @@ import { createNoticeRepo } from './notices.ts';
 import { createSettingsRepo } from './settings.ts';
 import { createSubscriberRepo } from './subscribers.ts';
 import { createTokenRepo } from './tokens.ts';
+import { createWebhookEndpointRepo } from './webhook-endpoints.ts';
 
 export type Store = ReturnType<typeof createStore>;
 
@@ -20,5 +21,6 @@ export function createStore(db: Db, cityCode: string) {
     tokens: createTokenRepo(db),
     audit: createAuditRepo(db),
     settings: createSettingsRepo(db),
+    webhooks: createWebhookEndpointRepo(db),
   };
 }

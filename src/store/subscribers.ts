@@ -60,15 +60,28 @@ export function createSubscriberRepo(db: Db) {
       );
     }
     if (!criteria.ignoreTopics && criteria.topics.length > 0) {
-      q = q.where((eb) =>
-        eb.exists(
+      q = q.where((eb) => {
+        const chosen = eb.exists(
           eb
             .selectFrom('subscriber_topics as st')
             .select('st.topic')
             .whereRef('st.subscriber_id', '=', 'c.subscriber_id')
             .where('st.topic', 'in', criteria.topics),
-        ),
-      );
+        );
+        if (criteria.channel !== 'webhook') return chosen;
+        // A webhook endpoint without topics takes every topic, as one without areas takes the whole city.
+        return eb.or([
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('subscriber_topics as st0')
+                .select('st0.topic')
+                .whereRef('st0.subscriber_id', '=', 'c.subscriber_id'),
+            ),
+          ),
+          chosen,
+        ]);
+      });
     }
     if (criteria.areas.length > 0) {
       // A subscriber without areas chose the whole city.

@@ -36,6 +36,17 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/v1/tokens', needs: 'admin' },
   { method: 'POST', path: '/v1/tokens', needs: 'admin', json: { name: 'new', role: 'author' } },
   { method: 'DELETE', path: '/v1/tokens/99999', needs: 'admin' },
+  { method: 'GET', path: '/v1/webhooks', needs: 'admin' },
+  {
+    method: 'POST',
+    path: '/v1/webhooks',
+    needs: 'admin',
+    json: { name: 'CMS', url: 'https://cms.example.jp/hook', topics: [], areas: [], minSeverity: 'info' },
+  },
+  { method: 'GET', path: '/v1/webhooks/99999', needs: 'admin' },
+  { method: 'PATCH', path: '/v1/webhooks/99999', needs: 'admin', json: { name: 'x' } },
+  { method: 'DELETE', path: '/v1/webhooks/99999', needs: 'admin' },
+  { method: 'POST', path: '/v1/webhooks/99999/rotate-secret', needs: 'admin' },
 ];
 
 const RANK: Record<StaffRole, number> = { author: 1, approver: 2, admin: 3 };
@@ -44,6 +55,21 @@ const ROLES: StaffRole[] = ['author', 'approver', 'admin'];
 const matrix = ROUTES.flatMap((r) => ROLES.map((role) => ({ ...r, role, allowed: RANK[role] >= RANK[r.needs] })));
 
 describe('roles on every staff route', () => {
+  it('has an entry for every staff route the API documents', async () => {
+    const res = await h.request('GET', '/openapi.json', { as: null });
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    const missing: string[] = [];
+    for (const [template, methods] of Object.entries(doc.paths)) {
+      if (!template.startsWith('/v1/')) continue;
+      const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      for (const method of Object.keys(methods)) {
+        const covered = ROUTES.some((r) => r.method === method.toUpperCase() && pattern.test(r.path));
+        if (!covered) missing.push(`${method.toUpperCase()} ${template}`);
+      }
+    }
+    expect(missing, 'add these routes to ROUTES with the role they need').toEqual([]);
+  });
+
   it.each(ROUTES)('$method $path without a token is 401 with a Bearer challenge', async (r) => {
     const res = await h.request(r.method, r.path, { as: null, json: r.json });
     expect(res.status).toBe(401);

@@ -124,6 +124,12 @@ describe('operations endpoints', () => {
         'GET /v1/tokens',
         'POST /v1/tokens',
         'DELETE /v1/tokens/{id}',
+        'GET /v1/webhooks',
+        'POST /v1/webhooks',
+        'GET /v1/webhooks/{id}',
+        'PATCH /v1/webhooks/{id}',
+        'DELETE /v1/webhooks/{id}',
+        'POST /v1/webhooks/{id}/rotate-secret',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
