@@ -36,7 +36,11 @@ async function contacts(h: Harness): Promise<number[]> {
   await h.deps.store.subscribers.importMail(
     [1, 2, 3].map((i) => ({ email: `resident${i}@example.jp`, topics: ['shelter'], areas: [], locale: 'ja' as const })),
   );
-  return h.deps.store.subscribers.audiencePage({ channel: 'mail', topics: [], areas: [], ignoreTopics: true, severity: 'info' as const }, 0, 10);
+  return h.deps.store.subscribers.audiencePage(
+    { channel: 'mail', topics: [], areas: [], ignoreTopics: true, severity: 'info' as const },
+    0,
+    10,
+  );
 }
 
 describe('POST /v1/notices (sqlite)', () => {

@@ -119,7 +119,11 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
     });
 
     const audience = async (topics: string[], areas: string[], ignoreTopics = false) => {
-      const page = await store.subscribers.audiencePage({ channel: 'mail', topics, areas, ignoreTopics, severity: 'info' }, 0, 100);
+      const page = await store.subscribers.audiencePage(
+        { channel: 'mail', topics, areas, ignoreTopics, severity: 'info' },
+        0,
+        100,
+      );
       const out: string[] = [];
       for (const id of page) out.push((await store.subscribers.contact(id))?.address as string);
       return out.sort();
@@ -139,7 +143,13 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
     });
 
     it('pages in contact id order after a cursor', async () => {
-      const criteria = { channel: 'mail' as const, topics: [], areas: [], ignoreTopics: true, severity: 'info' as const };
+      const criteria = {
+        channel: 'mail' as const,
+        topics: [],
+        areas: [],
+        ignoreTopics: true,
+        severity: 'info' as const,
+      };
       const first = await store.subscribers.audiencePage(criteria, 0, 1);
       const rest = await store.subscribers.audiencePage(criteria, first[0] as number, 100);
       expect(rest.every((id) => id > (first[0] as number))).toBe(true);
