@@ -6,6 +6,7 @@ import { requestId } from 'hono/request-id';
 import type { AppEnv } from './api/auth.ts';
 import { createErrorHandler, errorResponse, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
 import { createFeedRoutes } from './api/feeds.ts';
+import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices.ts';
 import { createOpsRoutes } from './api/ops.ts';
 import { createSubscriberRoutes } from './api/subscribers.ts';
@@ -88,6 +89,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     }),
   );
   app.route('/', createNoticePageRoutes(deps));
+  app.route('/', createLineWebhookRoutes(deps));
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
   app.doc('/openapi.json', {

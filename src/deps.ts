@@ -1,9 +1,11 @@
 import { Redis } from 'ioredis';
 import { createCapChannel } from '../channels/cap/cap-channel.ts';
+import { createLineChannel } from '../channels/line/line-channel.ts';
 import { createMailChannel } from '../channels/mail/mail-channel.ts';
 import { type ChannelRegistry, createChannelRegistry } from '../channels/registry.ts';
 import type { Channel } from '../channels/types.ts';
 import { createWebhookChannel } from '../channels/webhook/webhook-channel.ts';
+import { createXChannel } from '../channels/x/x-channel.ts';
 import type { Config } from './config.ts';
 import { type Catalogue, defaultCatalogue } from './domain/catalogue.ts';
 import { createLinks, type Links } from './domain/links.ts';
@@ -38,6 +40,43 @@ export interface DepsOverrides {
   channels?: (made: Channel[], deps: Omit<Deps, 'channels' | 'close'>) => Channel[];
 }
 
+/** The one place a channel id becomes a channel, from the deployment's settings. */
+function createChannel(id: Config['channels'][number], config: Config, store: Store, logger: Logger): Channel {
+  switch (id) {
+    case 'mail':
+      return createMailChannel(
+        {
+          from: config.mailFrom,
+          smtpUrl: config.smtpUrl,
+          outboxDir: config.outboxDir,
+          connections: config.mail.connections,
+          batch: config.mail.batch,
+          unsubscribeMailto: config.mailUnsubscribeMailto,
+        },
+        { logger },
+      );
+    case 'cap':
+      return createCapChannel(
+        { sender: config.capSender, cityCode: config.city.code, cityName: config.city.name },
+        { archive: store.capMessages },
+      );
+    case 'x':
+      return createXChannel(config.x, { logger });
+    case 'line':
+      return createLineChannel(
+        {
+          // config.ts refuses to start with line enabled and no token.
+          channelAccessToken: config.line.channelAccessToken ?? '',
+          baseUrl: config.line.baseUrl,
+          emergencyBroadcast: config.line.emergencyBroadcast,
+        },
+        { logger },
+      );
+    case 'webhook':
+      return createWebhookChannel(config.webhook, { logger, secretOf: store.webhooks.secretOf });
+  }
+}
+
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const db = openConfiguredDb(config);
@@ -57,41 +96,10 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   metrics.watchQueues(queues);
 
   const partial = { config, logger, store, redis, queues, links, catalogue, areas, metrics };
-  const made: Channel[] = [];
-  for (const id of config.channels) {
-    if (id === 'mail') {
-      if (!config.smtpUrl)
-        logger.info({ outbox: config.outboxDir }, 'SMTP_URL is not set: mail is written as .eml files to the outbox');
-      made.push(
-        createMailChannel(
-          {
-            from: config.mailFrom,
-            smtpUrl: config.smtpUrl,
-            outboxDir: config.outboxDir,
-            connections: config.mail.connections,
-            batch: config.mail.batch,
-            unsubscribeMailto: config.mailUnsubscribeMailto,
-          },
-          { logger: logger.child({ channel: 'mail' }) },
-        ),
-      );
-    }
-    if (id === 'cap')
-      made.push(
-        createCapChannel(
-          { sender: config.capSender, cityCode: config.city.code, cityName: config.city.name },
-          { archive: store.capMessages },
-        ),
-      );
+  if (config.channels.includes('mail') && !config.smtpUrl) {
+    logger.info({ outbox: config.outboxDir }, 'SMTP_URL is not set: mail is written as .eml files to the outbox');
   }
-  if (config.channels.includes('webhook')) {
-    made.push(
-      createWebhookChannel(config.webhook, {
-        logger: logger.child({ channel: 'webhook' }),
-        secretOf: store.webhooks.secretOf,
-      }),
-    );
-  }
+  const made = config.channels.map((id) => createChannel(id, config, store, logger.child({ channel: id })));
   const channels = createChannelRegistry(overrides.channels ? overrides.channels(made, partial) : made);
 
   return {

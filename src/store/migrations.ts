@@ -171,6 +171,34 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_residents': {
+      async up(db: Kysely<any>) {
+        // A Web Push subscription is a contact on the 'webpush' channel (address = the push
+        // endpoint); the keys to encrypt for it live here.
+        await db.schema
+          .createTable('push_subscriptions')
+          .addColumn('contact_id', bigint, (c) => c.primaryKey().references('contacts.id').onDelete('cascade'))
+          .addColumn('p256dh', 'text', (c) => c.notNull())
+          .addColumn('auth', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        // Secrets residents hold (manage links, confirmation links), stored only as hashes.
+        await db.schema
+          .createTable('subscriber_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('subscriber_id', bigint, (c) => c.notNull().references('subscribers.id').onDelete('cascade'))
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('contact_id', bigint, (c) => c.references('contacts.id').onDelete('cascade'))
+          .addColumn('expires_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('subscriber_tokens_subscriber')
+          .on('subscriber_tokens')
+          .columns(['subscriber_id', 'purpose'])
+          .execute();
+      },
+    },
   };
 }
 

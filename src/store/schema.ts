@@ -18,6 +18,28 @@ export interface Database {
   audit_log: AuditLogTable;
   settings: { key: string; value: string };
   webhook_endpoints: WebhookEndpointsTable;
+  push_subscriptions: PushSubscriptionsTable;
+  subscriber_tokens: SubscriberTokensTable;
+}
+
+export interface PushSubscriptionsTable {
+  contact_id: number;
+  /** The browser's public key and auth secret (base64url), to encrypt each payload (RFC 8291). */
+  p256dh: string;
+  auth: string;
+  created_at: string;
+}
+
+export type SubscriberTokenPurpose = 'manage' | 'confirm';
+
+export interface SubscriberTokensTable {
+  /** sha256 of the secret in the resident's link; the secret itself is never stored. */
+  token_hash: string;
+  subscriber_id: number;
+  purpose: SubscriberTokenPurpose;
+  contact_id: number | null;
+  expires_at: string | null;
+  created_at: string;
 }
 
 export interface WebhookEndpointsTable {

@@ -2,6 +2,7 @@ import { createAuditRepo } from './audit.ts';
 import { createCapMessageRepo } from './cap-messages.ts';
 import type { Db } from './db.ts';
 import { createDeliveryRepo } from './deliveries.ts';
+import { createLineContactRepo } from './line-contacts.ts';
 import { createNoticeRepo } from './notices.ts';
 import { createSettingsRepo } from './settings.ts';
 import { createSubscriberRepo } from './subscribers.ts';
@@ -16,6 +17,7 @@ export function createStore(db: Db, cityCode: string) {
     db,
     notices: createNoticeRepo(db, cityCode),
     subscribers: createSubscriberRepo(db),
+    lineContacts: createLineContactRepo(db),
     deliveries: createDeliveryRepo(db),
     capMessages: createCapMessageRepo(db),
     tokens: createTokenRepo(db),

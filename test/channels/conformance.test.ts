@@ -3,14 +3,23 @@ import { ChannelError, type RecipientResult, type SendContext } from '../../chan
 import { LOCALES, MODES, type NoticeView, SEVERITIES } from '../../src/domain/notice.ts';
 import { makeNoticeView } from '../helpers/notice-view.ts';
 import { capHarness } from './harness/cap.ts';
+import { lineHarness } from './harness/line.ts';
 import { mailHarness } from './harness/mail.ts';
 import type { ChannelHarness, HarnessInstance } from './harness/types.ts';
+import { webhookHarness } from './harness/webhook.ts';
+import { xHarness } from './harness/x.ts';
 
 /**
  * One suite every channel passes, each through its real factory against a real local
  * peer. A new channel adds its harness here.
  */
-const HARNESSES: ChannelHarness[] = [mailHarness, capHarness];
+const HARNESSES: ChannelHarness[] = [
+  mailHarness,
+  capHarness,
+  lineHarness,
+  xHarness, // X API v2 fake (test/fakes/x-api.ts)
+  webhookHarness, // Standard Webhooks receiver (test/fakes/webhook-receiver.ts)
+];
 
 let noticeSeq = 0;
 function notice(overrides: Partial<NoticeView> = {}): NoticeView {
