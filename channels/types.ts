@@ -12,6 +12,7 @@ export interface Recipient {
   locale: Locale;
   /** Subscriber-specific links (unsubscribe, manage); absent for public channels. */
   unsubscribeUrl?: string;
+  manageUrl?: string;
 }
 
 export type RecipientResult =

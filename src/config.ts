@@ -47,6 +47,17 @@ const Env = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.enum(['mail', 'cap', 'x', 'line', 'webhook'])).min(1, 'name at least one channel')),
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, 'a base64url P-256 public key').optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, 'a base64url P-256 private key').optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/, 'mailto: or https:// (a contact for the push services)')
+    .optional(),
+  WEBPUSH_TTL_SECONDS: z.coerce.number().int().min(0).max(2_419_200).default(86_400),
+  CATALOGUE_FILE: z.string().min(1).optional(),
+  SIGNUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(3),
+  SIGNUP_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(20),
+  SIGNUP_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(3_600),
   X_API_KEY: z.string().min(1).optional(),
   X_API_SECRET: z.string().min(1).optional(),
   X_ACCESS_TOKEN: z.string().min(1).optional(),
@@ -96,6 +107,7 @@ const SECRET_BEARING = new Set([
   'X_OAUTH2_TOKEN',
   'LINE_CHANNEL_ACCESS_TOKEN',
   'LINE_CHANNEL_SECRET',
+  'VAPID_PRIVATE_KEY',
 ]);
 
 /** An enabled channel must have its credentials; say which variable is missing. */
@@ -110,6 +122,13 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
         message: `CHANNELS includes x: set ${missing.join(', ')} (OAuth 1.0a user context) or X_OAUTH2_TOKEN`,
       });
     }
+  }
+  if (Boolean(env.VAPID_PUBLIC_KEY) !== Boolean(env.VAPID_PRIVATE_KEY)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
+      message: 'set both VAPID keys, or neither (Hibiki then makes a pair once and keeps it in the store)',
+    });
   }
   if (env.CHANNELS.includes('line')) {
     for (const k of ['LINE_CHANNEL_ACCESS_TOKEN', 'LINE_CHANNEL_SECRET'] as const) {
@@ -174,6 +193,21 @@ function toConfig(env: z.infer<typeof Env>) {
       defaultTopics: env.LINE_DEFAULT_TOPICS,
     },
     webhook: { timeoutMs: env.WEBHOOK_TIMEOUT_MS, allowHttpLoopback: env.WEBHOOK_ALLOW_HTTP_LOOPBACK },
+    webpush: {
+      vapid:
+        env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY
+          ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY }
+          : undefined,
+      // Push services want a way to reach the sender: the public site, unless one is given.
+      subject: env.VAPID_SUBJECT ?? (publicBaseUrl.startsWith('https://') ? publicBaseUrl : 'mailto:hibiki@localhost'),
+      ttlSeconds: env.WEBPUSH_TTL_SECONDS,
+    },
+    catalogueFile: env.CATALOGUE_FILE,
+    signupLimits: {
+      perAddress: env.SIGNUP_LIMIT_PER_ADDRESS,
+      perClient: env.SIGNUP_LIMIT_PER_CLIENT,
+      windowSeconds: env.SIGNUP_LIMIT_WINDOW_SECONDS,
+    },
     logLevel: env.LOG_LEVEL,
   };
 }
