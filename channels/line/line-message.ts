@@ -1,6 +1,7 @@
 import type { messagingApi } from '@line/bot-sdk';
+import { CATEGORY_EN, SEVERITY_COLOUR, SEVERITY_WORD } from '../../src/domain/labels.ts';
 import { markedTitle } from '../../src/domain/marks.ts';
-import type { Category, Locale, NoticeView, Severity } from '../../src/domain/notice.ts';
+import type { Locale, NoticeView, Severity } from '../../src/domain/notice.ts';
 
 /**
  * LINE's limits that a notice can run into (Messaging API reference). Lengths are counted
@@ -36,28 +37,6 @@ export interface LineRendered {
   /** The Flex message's text fallback (notification preview, old clients), ≤ 400 characters. */
   altText: string;
 }
-
-const SEVERITY_WORD: Record<Locale, Record<Severity, string>> = {
-  ja: { emergency: '緊急', warning: '警戒', advisory: '注意', info: 'お知らせ' },
-  en: { emergency: 'Emergency', warning: 'Warning', advisory: 'Advisory', info: 'Information' },
-};
-
-/** The same accents as the mail; white text on them stays readable. Colour is never the only signal: the word is there too. */
-export const SEVERITY_COLOUR: Record<Severity, string> = {
-  emergency: '#b00020',
-  warning: '#c25400',
-  advisory: '#8a6700',
-  info: '#1f5fa8',
-};
-
-const CATEGORY_EN: Record<Category, string> = {
-  避難情報: 'Evacuation',
-  避難所情報: 'Shelters',
-  被害情報: 'Damage reports',
-  気象情報: 'Weather',
-  お知らせ: 'Announcements',
-  イベント情報: 'Events',
-};
 
 const WORDS = {
   ja: {

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta, type TemplateFunction } from 'eta';
+import { CATEGORY_EN, SEVERITY_COLOUR, SEVERITY_WORD } from '../../src/domain/labels.ts';
 import { markedTitle } from '../../src/domain/marks.ts';
-import type { Category, Locale, Mode, NoticeView, RevisionKind, Severity } from '../../src/domain/notice.ts';
+import type { Locale, Mode, NoticeView, RevisionKind, Severity } from '../../src/domain/notice.ts';
 
 /** One notice revision rendered for one locale, still holding UNSUBSCRIBE_URL_PLACEHOLDER. */
 export interface RenderedMail {
@@ -61,28 +62,6 @@ export function loadMailTemplates(dir: string = DEFAULT_MAIL_TEMPLATES_DIR): Mai
   return { text, html, byLocale: { ja: forLocale('ja'), en: forLocale('en') } };
 }
 
-const SEVERITY_LABEL: Record<Locale, Record<Severity, string>> = {
-  ja: { emergency: '緊急', warning: '警戒', advisory: '注意', info: 'お知らせ' },
-  en: { emergency: 'Emergency', warning: 'Warning', advisory: 'Advisory', info: 'Information' },
-};
-
-/** Colour is only an accent beside the severity word, never the only signal. */
-const SEVERITY_COLOUR: Record<Severity, string> = {
-  emergency: '#b00020',
-  warning: '#c25400',
-  advisory: '#a07800',
-  info: '#1f5fa8',
-};
-
-const CATEGORY_EN: Record<Category, string> = {
-  避難情報: 'Evacuation information',
-  避難所情報: 'Shelter information',
-  被害情報: 'Damage reports',
-  気象情報: 'Weather information',
-  お知らせ: 'Announcements',
-  イベント情報: 'Events',
-};
-
 export function mailSubject(notice: NoticeView, locale: Locale): string {
   return markedTitle({ ...notice, title: oneLine(notice.title) }, locale);
 }
@@ -131,7 +110,7 @@ export function mailTemplateData(notice: NoticeView, locale: Locale): MailTempla
     contentLang: /[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]/.test(notice.title + body) ? 'ja' : 'en',
     paragraphs: body === '' ? [] : body.split(/\n\s*\n/).map((p) => p.split('\n')),
     severity: notice.severity,
-    severityLabel: SEVERITY_LABEL[locale][notice.severity],
+    severityLabel: SEVERITY_WORD[locale][notice.severity],
     severityColour: SEVERITY_COLOUR[notice.severity],
     category: en ? CATEGORY_EN[notice.category] : notice.category,
     // No areas means the whole city, which residents know by its name.

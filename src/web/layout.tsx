@@ -1,7 +1,6 @@
 import type { Context } from 'hono';
 import type { Child, FC } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Category, Severity } from '../domain/notice.ts';
 
 /** Shared look of the public pages: readable on a phone, visible focus, no scripts, no external files. */
 const CSS = `
@@ -32,30 +31,6 @@ button{font:inherit;font-weight:700;min-height:3rem;padding:.5rem 1.5rem;border:
 .muted{color:#4a4a4a}
 @media (max-width:30rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.5rem}}
 `;
-
-export const SEVERITY_WORD: Record<Severity, { ja: string; en: string }> = {
-  emergency: { ja: '緊急', en: 'Emergency' },
-  warning: { ja: '警戒', en: 'Warning' },
-  advisory: { ja: '注意', en: 'Advisory' },
-  info: { ja: 'お知らせ', en: 'Information' },
-};
-
-/** Dark enough for white text (WCAG AA); the word beside it carries the meaning, never the colour alone. */
-export const SEVERITY_COLOUR: Record<Severity, string> = {
-  emergency: '#b00020',
-  warning: '#a34700',
-  advisory: '#735600',
-  info: '#1f5fa8',
-};
-
-export const CATEGORY_EN: Record<Category, string> = {
-  避難情報: 'Evacuation',
-  避難所情報: 'Shelters',
-  被害情報: 'Damage',
-  気象情報: 'Weather',
-  お知らせ: 'Announcement',
-  イベント情報: 'Events',
-};
 
 const JST_OFFSET_MS = 9 * 60 * 60 * 1000;
 

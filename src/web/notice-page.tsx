@@ -1,19 +1,10 @@
 import { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
 import type { Deps } from '../deps.ts';
+import { CATEGORY_EN, SEVERITY_COLOUR, SEVERITY_WORD } from '../domain/labels.ts';
 import type { Area } from '../domain/notice.ts';
 import type { Revision } from '../domain/revision.ts';
-import {
-  CATEGORY_EN,
-  En,
-  formatJst,
-  formatJstEn,
-  isoJst,
-  Layout,
-  SEVERITY_COLOUR,
-  SEVERITY_WORD,
-  sendPage,
-} from './layout.tsx';
+import { En, formatJst, formatJstEn, isoJst, Layout, sendPage } from './layout.tsx';
 
 export type NoticePageDeps = Pick<Deps, 'store' | 'areas' | 'config'>;
 
@@ -60,7 +51,7 @@ const NoticeBody: FC<NoticePageProps> = ({ revisions, areaName, city }) => {
   const cancelled = latest.kind === 'cancel';
   // A cancellation carries only its reason; what was withdrawn is the revision before it.
   const shown = cancelled ? (revisions[revisions.length - 2] ?? latest) : latest;
-  const severity = SEVERITY_WORD[shown.severity];
+  const severity = { ja: SEVERITY_WORD.ja[shown.severity], en: SEVERITY_WORD.en[shown.severity] };
   const areas = shown.areas.length === 0 ? [] : shown.areas.map(areaName);
   const link = shown.link && /^https?:\/\//i.test(shown.link) ? shown.link : null;
   return (

@@ -8,9 +8,9 @@ import {
   LINE_LIMITS,
   type LineRendered,
   renderLineMessages,
-  SEVERITY_COLOUR,
 } from '../../channels/line/line-message.ts';
 import { ChannelError, type Recipient, type RecipientResult, type SendContext } from '../../channels/types.ts';
+import { SEVERITY_COLOUR } from '../../src/domain/labels.ts';
 import { LOCALES, type NoticeView, SEVERITIES } from '../../src/domain/notice.ts';
 import { type LineFake, startLineFake } from '../fakes/line-api.ts';
 import { makeNoticeView } from '../helpers/notice-view.ts';
@@ -110,7 +110,7 @@ describe('LINE rendering', () => {
     });
     const r = renderLineMessages(notice, 'en');
     const all = texts(r).join('\n');
-    expect(all).toContain('Warning ・ Shelters');
+    expect(all).toContain('Warning ・ Shelter information');
     expect(all).toContain('[CORRECTION] 避難所の開設について');
     expect(all).toContain('This corrects the notice issued 2026-11-26 18:00 JST.');
     expect(all).toContain('Area: Kikuchi City');
