@@ -1,24 +1,15 @@
 import type { Selectable } from 'kysely';
-import type { Category, ChannelId, Mode, RevisionKind, Severity } from '../domain/notice.ts';
+import type { Mode, Severity } from '../domain/notice.ts';
 import { capIdentifierFor, type Revision } from '../domain/revision.ts';
 import type { Db } from './db.ts';
 import type { NoticeStatus, NoticesTable, RevisionsTable } from './schema.ts';
 import { fromIso, fromIsoOrNull, toIso } from './time.ts';
 
-export interface RevisionInput {
-  kind: RevisionKind;
-  title: string;
-  body: string;
-  severity: Severity;
-  category: Category;
-  mode: Mode;
-  topics: string[];
-  areas: string[];
-  channels: ChannelId[];
-  link: string | null;
-  expiresAt: Date | null;
-  scheduledAt: Date | null;
-}
+/** What staff decide for a revision; the store adds its number, CAP identifier and times. */
+export type RevisionInput = Omit<
+  Revision,
+  'noticeId' | 'revision' | 'capIdentifier' | 'sentAt' | 'createdBy' | 'createdAt'
+>;
 
 export interface Notice {
   id: string;
