@@ -17,6 +17,7 @@ import type { Deps } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
 import { createNoticePageRoutes } from './web/notice-page.tsx';
+import { createResidentRoutes } from './web/resident-routes.ts';
 
 /** Every request body but an import of subscribers (which has its own, larger limit). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -90,6 +91,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   );
   app.route('/', createNoticePageRoutes(deps));
   app.route('/', createLineWebhookRoutes(deps));
+  app.route('/', createResidentRoutes(deps));
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
   app.doc('/openapi.json', {

@@ -7,8 +7,9 @@ import type { Channel } from '../channels/types.ts';
 import { createWebhookChannel } from '../channels/webhook/webhook-channel.ts';
 import { createXChannel } from '../channels/x/x-channel.ts';
 import type { Config } from './config.ts';
-import { type Catalogue, defaultCatalogue } from './domain/catalogue.ts';
+import type { Catalogue } from './domain/catalogue.ts';
 import { createLinks, type Links } from './domain/links.ts';
+import { loadCatalogue } from './domain/load-catalogue.ts';
 import type { Area } from './domain/notice.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -85,7 +86,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   // A deployment without HIBIKI_SECRET still gets stable signed links: the secret is made once and kept in the store.
   const secret = config.secret ?? (await store.settings.getOrCreate('hibiki_secret', makeSecret));
   const links = createLinks(config.publicBaseUrl, secret);
-  const catalogue = defaultCatalogue({ code: config.city.code, name: config.city.name, nameEn: config.city.nameEn });
+  const catalogue = await loadCatalogue(config.catalogueFile, config.city);
   const areas = new Map(catalogue.areas.map((a) => [a.code, a]));
 
   // BullMQ needs maxRetriesPerRequest: null so blocking commands survive a Redis restart.

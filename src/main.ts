@@ -3,6 +3,7 @@ import { startWorkers } from '../workers/index.ts';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
+import { CatalogueError } from './domain/load-catalogue.ts';
 import { createLogger } from './logger.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
@@ -139,6 +140,19 @@ export async function main(args: string[], env: NodeJS.ProcessEnv = process.env)
     }
     throw err;
   }
+  try {
+    return await runCommand(command, rest, config);
+  } catch (err) {
+    // A bad catalogue file is found when the service wires itself: one line, as for a bad setting.
+    if (err instanceof CatalogueError) {
+      console.error(`hibiki: configuration error: ${err.message.replaceAll('\n', '; ')}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function runCommand(command: string, rest: string[], config: Config): Promise<number> {
   switch (command) {
     case 'serve':
       return run(config, { api: true, worker: false });

@@ -51,7 +51,7 @@ describe('the hibiki command', () => {
       output: expect.stringContaining('no active token #1'),
     });
     expect((await run(['token', 'create', '--role', 'boss', '--name', 'x'])).code).toBe(2);
-  });
+  }, 90_000);
 
   it('stops on a bad setting with one line naming the variable', async () => {
     const p = startHibiki('serve', { ...env, CITY_CODE: '432106' }, { cwd: dir });

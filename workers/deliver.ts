@@ -92,6 +92,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
         address: isPublic ? '*' : (p.address as string),
         locale: p.locale,
         ...(p.contactId !== null ? { unsubscribeUrl: links.unsubscribe(p.contactId) } : {}),
+        ...(p.subscriberId !== null ? { manageUrl: links.manage(p.subscriberId) } : {}),
       };
       const group = byLocale.get(p.locale);
       if (group) group.push(recipient);

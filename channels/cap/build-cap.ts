@@ -1,4 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
+import { municipalityCode } from '../../src/domain/area-code.ts';
 import { markedTitle } from '../../src/domain/marks.ts';
 import type { Category, Mode, NoticeView, RevisionKind, Severity } from '../../src/domain/notice.ts';
 import type { CapMessage, CapMsgType, CapOptions } from './types.ts';
@@ -172,7 +173,9 @@ export function buildCapMessage(notice: NoticeView, options: CapOptions): CapMes
 
   const areaNames = notice.areas.map((a) => xmlText(a.name)).filter((name) => name !== '');
   const cityName = xmlText(options.cityName ?? notice.sender.name);
-  const codes = notice.areas.length > 0 ? [...new Set(notice.areas.map((a) => a.code))] : [options.cityCode];
+  // A district (432105-01) has no JIS X 0402 code of its own: its geocode is its municipality's.
+  const codes =
+    notice.areas.length > 0 ? [...new Set(notice.areas.map((a) => municipalityCode(a.code)))] : [options.cityCode];
   const description = xmlText(notice.body);
 
   // Key order is element order: CAP's schema is a strict xs:sequence.

@@ -88,7 +88,9 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
     // Without a personal link the footer still needs somewhere to go: the mailto, else the
     // notice page. Mail recipients always have one; this only guards a wiring mistake.
     const unsubscribeLink = recipient.unsubscribeUrl ?? (mailto ? `mailto:${mailto}` : ctx.notice.pageUrl);
-    const personal = personaliseMail(message, unsubscribeLink);
+    // Without a personal manage link: the page where a resident asks for one by address.
+    const manageLink = recipient.manageUrl ?? ctx.notice.pageUrl.replace(/\/notices\/[^/]*$/, '/manage');
+    const personal = personaliseMail(message, unsubscribeLink, manageLink);
     const stem = `${atext(ctx.deliveryKey)}.${deliveryId}`;
     const unsubscribe = [recipient.unsubscribeUrl, mailto].filter((v): v is string => Boolean(v));
     const headers: Record<string, string> = {

@@ -21,6 +21,8 @@ export interface RenderedMail {
  * leaves it intact.
  */
 export const UNSUBSCRIBE_URL_PLACEHOLDER = '__HIBIKI_UNSUBSCRIBE_URL__';
+/** Stands for the recipient's manage link (topics, areas, language), in the same way. */
+export const MANAGE_URL_PLACEHOLDER = '__HIBIKI_MANAGE_URL__';
 
 export const DEFAULT_MAIL_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/mail/', import.meta.url));
 
@@ -91,11 +93,12 @@ export interface MailTemplateData {
   link: string | null;
   sender: string;
   unsubscribeUrl: string;
+  manageUrl: string;
 }
 
 export function mailTemplateData(notice: NoticeView, locale: Locale): MailTemplateData {
   const en = locale === 'en';
-  const clean = (s: string) => s.replaceAll(UNSUBSCRIBE_URL_PLACEHOLDER, '');
+  const clean = (s: string) => s.replaceAll(UNSUBSCRIBE_URL_PLACEHOLDER, '').replaceAll(MANAGE_URL_PLACEHOLDER, '');
   const body = clean(notice.body).replace(/\r\n?/g, '\n').trim();
   const sender = en ? notice.sender.nameEn : notice.sender.name;
   const areaNames = notice.areas.map((a) => (en ? a.nameEn : a.name));
@@ -123,6 +126,7 @@ export function mailTemplateData(notice: NoticeView, locale: Locale): MailTempla
     link: notice.link && /^https?:\/\//i.test(notice.link) ? notice.link : null,
     sender,
     unsubscribeUrl: UNSUBSCRIBE_URL_PLACEHOLDER,
+    manageUrl: MANAGE_URL_PLACEHOLDER,
   };
 }
 
@@ -137,12 +141,20 @@ export function renderMail(notice: NoticeView, locale: Locale, templates: MailTe
   };
 }
 
-/** The batch rendering with one recipient's unsubscribe URL in place of the placeholder. */
-export function personaliseMail(mail: RenderedMail, unsubscribeUrl: string): RenderedMail {
+/**
+ * The batch rendering with one recipient's unsubscribe and manage URLs in place of the
+ * placeholders. Without a manage URL (callers outside the service, e.g. benchmarks) the
+ * unsubscribe page stands in for it.
+ */
+export function personaliseMail(mail: RenderedMail, unsubscribeUrl: string, manageUrl = unsubscribeUrl): RenderedMail {
   return {
     subject: mail.subject,
-    text: mail.text.replaceAll(UNSUBSCRIBE_URL_PLACEHOLDER, unsubscribeUrl),
-    html: mail.html.replaceAll(UNSUBSCRIBE_URL_PLACEHOLDER, escapeHtml(unsubscribeUrl)),
+    text: mail.text
+      .replaceAll(UNSUBSCRIBE_URL_PLACEHOLDER, unsubscribeUrl)
+      .replaceAll(MANAGE_URL_PLACEHOLDER, manageUrl),
+    html: mail.html
+      .replaceAll(UNSUBSCRIBE_URL_PLACEHOLDER, escapeHtml(unsubscribeUrl))
+      .replaceAll(MANAGE_URL_PLACEHOLDER, escapeHtml(manageUrl)),
   };
 }
 

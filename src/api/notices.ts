@@ -6,6 +6,7 @@ import type { NoticeInput, NoticeService } from '../services/notices.ts';
 import type { Notice } from '../store/notices.ts';
 import type { TokenRepo } from '../store/tokens.ts';
 import { requireRole } from './auth.ts';
+import { AreaCode } from './fields.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 
 const isoDateTime = z.iso.datetime({ offset: true }).openapi({
@@ -24,13 +25,10 @@ const noticeFields = {
     .array(z.string().min(1).max(50))
     .max(50)
     .openapi({ example: ['disaster', 'shelter'] }),
-  areas: z
-    .array(z.string().regex(/^\d{6}$/))
-    .max(500)
-    .openapi({
-      description: 'JIS X 0402 団体コード。空なら市全域 / JIS X 0402 codes; empty means the whole city',
-      example: [],
-    }),
+  areas: z.array(AreaCode).max(500).openapi({
+    description: 'JIS X 0402 団体コード。空なら市全域 / JIS X 0402 codes; empty means the whole city',
+    example: [],
+  }),
   channels: z
     .array(z.enum(CHANNEL_IDS))
     .min(1)

@@ -15,6 +15,7 @@ import {
   unsupportedMediaType,
   zodFieldErrors,
 } from './errors.ts';
+import { AreaCode } from './fields.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 
 /** 50,000 rows of an old mail list; at ~100 bytes a row that is well over the API's usual 1 MiB. */
@@ -32,7 +33,7 @@ const ImportRow = z
       .default([])
       .openapi({ example: ['disaster', 'weather'] }),
     areas: z
-      .array(z.string().regex(/^\d{6}$/))
+      .array(AreaCode)
       .max(500)
       .default([])
       .openapi({ description: '空なら市全域 / empty means the whole city', example: [] }),

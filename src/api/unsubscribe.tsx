@@ -68,7 +68,10 @@ export function createUnsubscribeRoutes(deps: UnsubscribeDeps): Hono {
       200,
       '配信を停止しました',
       <>
-        <h1>{already ? '配信はすでに停止しています' : '配信を停止しました'}</h1>
+        <h1>
+          {already ? '配信はすでに停止しています' : '配信を停止しました'}{' '}
+          <span lang="en">/ {already ? 'Already unsubscribed' : 'Unsubscribed'}</span>
+        </h1>
         <p role="status">
           {already
             ? 'このメールアドレスへの配信は、すでに停止しています。'
@@ -77,6 +80,12 @@ export function createUnsubscribeRoutes(deps: UnsubscribeDeps): Hono {
             {already
               ? 'Mail to this address was already stopped.'
               : 'You will no longer receive alert e-mails at this address.'}
+          </En>
+        </p>
+        <p>
+          <a href="/subscribe">もう一度登録する</a>
+          <En>
+            <a href="/subscribe">Sign up again</a>
           </En>
         </p>
       </>,
@@ -103,6 +112,10 @@ export function createUnsubscribeRoutes(deps: UnsubscribeDeps): Hono {
         <p class="muted" id="consequence">
           停止すると、緊急の防災情報もメールでは届かなくなります。
           <En>Once stopped, emergency alerts will no longer reach you by e-mail either.</En>
+        </p>
+        <p>
+          受け取る分野・地域・言語を変えるだけなら、メールの下にある「登録内容の変更」のリンクからできます。
+          <En>To change only your topics, areas or language, use the “Change” link at the bottom of the e-mail.</En>
         </p>
         <form method="post" action={action}>
           <input type="hidden" name="List-Unsubscribe" value={ONE_CLICK} />

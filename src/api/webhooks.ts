@@ -13,6 +13,7 @@ import {
 } from '../store/webhook-endpoints.ts';
 import { requireRole } from './auth.ts';
 import { ApiError, type FieldErrors, notFoundError } from './errors.ts';
+import { AreaCode } from './fields.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 
 const Severity = z.enum(SEVERITIES);
@@ -45,13 +46,10 @@ const fields = {
     .array(z.string().min(1).max(50))
     .max(50)
     .openapi({ description: '空ならすべての話題 / empty: every topic', example: ['disaster', 'shelter'] }),
-  areas: z
-    .array(z.string().regex(/^\d{6}$/))
-    .max(500)
-    .openapi({
-      description: 'JIS X 0402 団体コード。空なら市全域 / JIS X 0402 codes; empty: the whole city',
-      example: [],
-    }),
+  areas: z.array(AreaCode).max(500).openapi({
+    description: 'JIS X 0402 団体コード。空なら市全域 / JIS X 0402 codes; empty: the whole city',
+    example: [],
+  }),
   minSeverity: Severity.openapi({
     description: 'この重要度以上の通知を送る（既定 info） / notices at or above this severity (default info)',
   }),

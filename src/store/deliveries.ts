@@ -19,6 +19,8 @@ export interface PendingDelivery {
   /** String(contactId), or '*' for a public post or a broadcast. */
   recipient: string;
   contactId: number | null;
+  /** The contact's subscriber, for the manage link; null where contactId is. */
+  subscriberId: number | null;
   /** null for a public channel or a contact deleted since dispatch. */
   address: string | null;
   locale: Locale;
@@ -118,7 +120,16 @@ export function createDeliveryRepo(db: Db) {
       const rows = await inBatch(key)
         .leftJoin('contacts as c', 'c.id', 'd.contact_id')
         .leftJoin('subscribers as s', 's.id', 'c.subscriber_id')
-        .select(['d.id', 'd.recipient', 'd.contact_id', 'd.attempts', 'c.address', 'c.active', 's.locale'])
+        .select([
+          'd.id',
+          'd.recipient',
+          'd.contact_id',
+          'd.attempts',
+          'c.address',
+          'c.active',
+          'c.subscriber_id',
+          's.locale',
+        ])
         .where('d.status', '=', 'queued')
         .orderBy('d.id')
         .execute();
@@ -126,6 +137,7 @@ export function createDeliveryRepo(db: Db) {
         id: Number(r.id),
         recipient: r.recipient,
         contactId: r.contact_id === null ? null : Number(r.contact_id),
+        subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id),
         // A contact that unsubscribed after dispatch is not sent to.
         address: r.active === 0 ? null : (r.address ?? null),
         locale: r.locale ?? 'ja',

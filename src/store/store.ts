@@ -4,6 +4,8 @@ import type { Db } from './db.ts';
 import { createDeliveryRepo } from './deliveries.ts';
 import { createLineContactRepo } from './line-contacts.ts';
 import { createNoticeRepo } from './notices.ts';
+import { createResidentSubscriptionRepo } from './resident-subscriptions.ts';
+import { createResidentTokenRepo } from './resident-tokens.ts';
 import { createSettingsRepo } from './settings.ts';
 import { createSubscriberRepo } from './subscribers.ts';
 import { createTokenRepo } from './tokens.ts';
@@ -18,6 +20,8 @@ export function createStore(db: Db, cityCode: string) {
     notices: createNoticeRepo(db, cityCode),
     subscribers: createSubscriberRepo(db),
     lineContacts: createLineContactRepo(db),
+    residents: createResidentSubscriptionRepo(db),
+    residentTokens: createResidentTokenRepo(db),
     deliveries: createDeliveryRepo(db),
     capMessages: createCapMessageRepo(db),
     tokens: createTokenRepo(db),

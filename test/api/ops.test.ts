@@ -130,6 +130,7 @@ describe('operations endpoints', () => {
         'PATCH /v1/webhooks/{id}',
         'DELETE /v1/webhooks/{id}',
         'POST /v1/webhooks/{id}/rotate-secret',
+        'POST /v1/public/subscriptions',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });

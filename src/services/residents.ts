@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { createTransactionalMailer, type TransactionalMailer } from '../../channels/mail/transactional.ts';
+import { ApiError, type FieldErrors } from '../api/errors.ts';
+import { createRateLimiter, type RateLimiter } from '../api/rate-limit.ts';
+import type { Deps } from '../deps.ts';
+import { LOCALES, type Locale } from '../domain/notice.ts';
+import type { ResidentChoices, ResidentSubscription } from '../store/resident-subscriptions.ts';
+
+/**
+ * Residents signing themselves up for mail, confirming, changing their choices and
+ * leaving. Nothing here tells a caller whether an address is known: every request for an
+ * address gets the same answer and sends exactly one mail (a confirmation, or a manage
+ * link to an address already confirmed), or none when a rate limit is reached.
+ */
+
+export type ResidentServiceDeps = Pick<Deps, 'config' | 'logger' | 'store' | 'redis' | 'links' | 'catalogue'>;
+
+export interface SignupRequest extends ResidentChoices {
+  /** Trimmed and lower-cased. */
+  email: string;
+}
+
+export type RequestOutcome = { outcome: 'accepted' } | { outcome: 'limited'; retryAfterSeconds: number };
+
+export interface ResidentView extends ResidentSubscription {
+  /** The subscriber's mail contact, if it has one. */
+  mail: { contactId: number; active: boolean; verified: boolean; unsubscribeUrl: string } | undefined;
+  /** The signed manage link, for the resident to keep. */
+  manageUrl: string;
+}
+
+export interface ResidentServiceOptions {
+  /** Default: SMTP_URL or the outbox, as the notices use. */
+  mailer?: TransactionalMailer;
+  limiter?: RateLimiter;
+  now?: () => Date;
+  /** How long a confirmation link works; default 24 h. */
+  confirmTtlMs?: number;
+  /** How long a manage link mailed on request works; default 24 h. */
+  manageTtlMs?: number;
+}
+
+export type ResidentService = ReturnType<typeof createResidentService>;
+
+const HOUR_MS = 60 * 60 * 1000;
+
+const Email = z.email().max(254);
+
+/** Keys in Redis never hold an address (mail or IP) in clear. */
+const hashed = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 22);
+const addressKey = (email: string) => `address:${hashed(email)}`;
+
+const invalid = (fields: FieldErrors) =>
+  new ApiError(
+    400,
+    'validation_failed',
+    {
+      ja: `入力内容に誤りがあります: ${Object.keys(fields).join(', ')}`,
+      en: `Invalid input: ${Object.keys(fields).join(', ')}`,
+    },
+    { fields },
+  );
+
+export function createResidentService(deps: ResidentServiceDeps, options: ResidentServiceOptions = {}) {
+  const { config, catalogue, links } = deps;
+  const logger = deps.logger.child({ component: 'residents' });
+  const subscriptions = deps.store.residents;
+  const tokens = deps.store.residentTokens;
+  const limiter = options.limiter ?? createRateLimiter(deps.redis, `${config.queuePrefix}:ratelimit:signup`);
+  const mailer =
+    options.mailer ??
+    createTransactionalMailer(
+      { from: config.mailFrom, smtpUrl: config.smtpUrl, outboxDir: config.outboxDir },
+      { logger: deps.logger.child({ component: 'residents-mail' }) },
+    );
+  const now = options.now ?? (() => new Date());
+  const confirmTtlMs = options.confirmTtlMs ?? 24 * HOUR_MS;
+  const manageTtlMs = options.manageTtlMs ?? 24 * HOUR_MS;
+  const limits = config.signupLimits;
+  const topicIds = new Set(catalogue.topics.map((t) => t.id));
+  const areaCodes = new Set(catalogue.areas.map((a) => a.code));
+  const base = config.publicBaseUrl;
+  const city = { cityName: config.city.name, cityNameEn: config.city.nameEn };
+  // With no districts configured the city is the one area, and choosing it means the whole city.
+  const cityOnly = catalogue.areas.every((a) => a.code === config.city.code);
+
+  /** The topics, areas and language of a form or request; problems go into `fields`. */
+  function choicesFrom(input: { topics?: unknown; areas?: unknown; locale?: unknown }, fields: FieldErrors) {
+    const list = (v: unknown): string[] =>
+      v === undefined || v === null ? [] : (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'string');
+    const topics = [...new Set(list(input.topics))];
+    const areas = [...new Set(list(input.areas))].filter((a) => !(cityOnly && a === config.city.code));
+    const badTopics = topics.filter((t) => !topicIds.has(t));
+    if (badTopics.length > 0) {
+      fields.topics = badTopics.map((t) => ({
+        ja: `選べない分野です: ${t}（選べるもの: ${[...topicIds].join(', ')}）`,
+        en: `unknown topic: ${t} (known: ${[...topicIds].join(', ')})`,
+      }));
+    }
+    const badAreas = areas.filter((a) => !areaCodes.has(a));
+    if (badAreas.length > 0) {
+      fields.areas = badAreas.map((a) => ({
+        ja: `選べない地域です: ${a}（選べるもの: ${[...areaCodes].join(', ')}）`,
+        en: `unknown area: ${a} (known: ${[...areaCodes].join(', ')})`,
+      }));
+    }
+    const locale = input.locale === undefined || input.locale === '' ? 'ja' : input.locale;
+    if (!LOCALES.includes(locale as Locale)) {
+      fields.locale = [{ ja: 'ja か en を選んでください', en: 'choose ja or en' }];
+    }
+    return { topics, areas, locale: locale as Locale } satisfies ResidentChoices;
+  }
+
+  /** Both limits count every request; the address's only once the client's lets it through. */
+  async function overLimit(email: string, client: string): Promise<RequestOutcome | undefined> {
+    const byClient = await limiter.hit(`client:${hashed(client)}`, limits.perClient, limits.windowSeconds);
+    if (!byClient.allowed) {
+      logger.info({ limit: 'client', count: byClient.count }, 'sign-up request over the rate limit; no mail sent');
+      return { outcome: 'limited', retryAfterSeconds: byClient.retryAfterSeconds };
+    }
+    const byAddress = await limiter.hit(addressKey(email), limits.perAddress, limits.windowSeconds);
+    if (!byAddress.allowed) {
+      logger.info({ limit: 'address', count: byAddress.count }, 'sign-up request over the rate limit; no mail sent');
+      return { outcome: 'limited', retryAfterSeconds: byAddress.retryAfterSeconds };
+    }
+    return undefined;
+  }
+
+  /** A failed send is logged, never shown: the answer must not depend on the address. */
+  async function mail(kind: 'confirm' | 'manage-link', to: string, locale: Locale, url: string, ttlMs: number) {
+    try {
+      await mailer.send(kind, to, locale, { url, validHours: Math.round(ttlMs / HOUR_MS), ...city });
+    } catch (err) {
+      logger.error({ kind, err: { message: (err as Error).message } }, 'sign-up mail not sent');
+    }
+  }
+
+  async function mailManageLink(subscriberId: number, contactId: number, email: string, locale: Locale) {
+    const secret = await tokens.issue(subscriberId, 'manage', contactId, manageTtlMs, now());
+    await mail('manage-link', email, locale, `${base}/manage?t=${secret}`, manageTtlMs);
+  }
+
+  async function mailConfirmation(subscriberId: number, contactId: number, email: string, locale: Locale) {
+    const secret = await tokens.issue(subscriberId, 'confirm', contactId, confirmTtlMs, now());
+    await mail('confirm', email, locale, `${base}/subscribe/confirm?t=${secret}`, confirmTtlMs);
+  }
+
+  async function view(subscription: ResidentSubscription): Promise<ResidentView> {
+    const contact = subscription.contacts.find((c) => c.channel === 'mail');
+    return {
+      ...subscription,
+      mail: contact && {
+        contactId: contact.contactId,
+        active: contact.active,
+        verified: contact.verified,
+        unsubscribeUrl: links.unsubscribe(contact.contactId),
+      },
+      manageUrl: links.manage(subscription.subscriberId),
+    };
+  }
+
+  return {
+    /**
+     * Checks a sign-up or a change of choices against the catalogue; throws a 400 ApiError
+     * naming each bad field. Topics may be empty (emergencies still arrive); areas empty
+     * means the whole city.
+     */
+    normalise(input: { email?: unknown; topics?: unknown; areas?: unknown; locale?: unknown }): SignupRequest {
+      const fields: FieldErrors = {};
+      const email = typeof input.email === 'string' ? input.email.trim().toLowerCase() : '';
+      if (!Email.safeParse(email).success) {
+        fields.email = [
+          email === ''
+            ? { ja: 'メールアドレスを入力してください', en: 'enter an e-mail address' }
+            : {
+                ja: 'メールアドレスの形が正しくありません（例: taro@example.jp）',
+                en: 'not a valid e-mail address (e.g. taro@example.jp)',
+              },
+        ];
+      }
+      const choices = choicesFrom(input, fields);
+      if (Object.keys(fields).length > 0) throw invalid(fields);
+      return { email, ...choices };
+    },
+
+    /** Like normalise, for a change of choices on the manage page (no address). */
+    normaliseChoices(input: { topics?: unknown; areas?: unknown; locale?: unknown }): ResidentChoices {
+      const fields: FieldErrors = {};
+      const choices = choicesFrom(input, fields);
+      if (Object.keys(fields).length > 0) throw invalid(fields);
+      return choices;
+    },
+
+    /**
+     * A sign-up from the page or the public API, for a resident identified by `client`
+     * (an IP address) for the per-client limit. Same outcome whatever the address's state.
+     */
+    async requestSignup(request: SignupRequest, client: string): Promise<RequestOutcome> {
+      const limited = await overLimit(request.email, client);
+      if (limited) return limited;
+      const choices: ResidentChoices = { topics: request.topics, areas: request.areas, locale: request.locale };
+      let contact = await subscriptions.mailContact(request.email);
+      if (!contact) {
+        const made = await subscriptions.createPendingMail(request.email, choices, now());
+        if (made.created) {
+          await mailConfirmation(made.subscriberId, made.contactId, request.email, request.locale);
+          logger.info({ subscriberId: made.subscriberId }, 'sign-up: confirmation mailed to a new address');
+          return { outcome: 'accepted' };
+        }
+        contact = made;
+      }
+      if (contact.verified && contact.active) {
+        // Choices change only through the manage link, never by someone who knows the address.
+        await mailManageLink(contact.subscriberId, contact.contactId, request.email, request.locale);
+        logger.info({ subscriberId: contact.subscriberId }, 'sign-up: address already confirmed, manage link mailed');
+        return { outcome: 'accepted' };
+      }
+      // Not confirmed yet, or stopped earlier: nothing is sent to it until the new link is used.
+      await subscriptions.setChoices(contact.subscriberId, choices, now());
+      await mailConfirmation(contact.subscriberId, contact.contactId, request.email, request.locale);
+      logger.info({ subscriberId: contact.subscriberId }, 'sign-up: confirmation mailed again');
+      return { outcome: 'accepted' };
+    },
+
+    /** "Send me my manage link": mails one to a confirmed address, nothing otherwise; same outcome either way. */
+    async requestManageLink(emailInput: string, locale: Locale, client: string): Promise<RequestOutcome> {
+      const email = emailInput.trim().toLowerCase();
+      if (!Email.safeParse(email).success)
+        throw invalid({ email: [{ ja: 'メールアドレスの形が正しくありません', en: 'not a valid e-mail address' }] });
+      const limited = await overLimit(email, client);
+      if (limited) return limited;
+      const contact = await subscriptions.mailContact(email);
+      if (contact?.verified) await mailManageLink(contact.subscriberId, contact.contactId, email, locale);
+      else logger.info('manage link requested for an address with no confirmed subscription; nothing sent');
+      return { outcome: 'accepted' };
+    },
+
+    /** Whether a confirmation link still works, without using it (the page shows a button first). */
+    async confirmable(secret: string): Promise<boolean> {
+      return (await tokens.find(secret, 'confirm', now())) !== undefined;
+    },
+
+    /** Uses a confirmation link: the address gets notices from now on. Undefined when unknown, used or expired. */
+    async confirm(secret: string): Promise<ResidentView | undefined> {
+      const holder = await tokens.find(secret, 'confirm', now());
+      if (!holder || holder.contactId === null) return undefined;
+      await subscriptions.activate(holder.contactId, now());
+      // One use: an old link in the mailbox must not switch mail back on after an unsubscribe.
+      await tokens.revoke(secret);
+      logger.info({ subscriberId: holder.subscriberId }, 'sign-up confirmed');
+      const subscription = await subscriptions.get(holder.subscriberId);
+      return subscription && view(subscription);
+    },
+
+    /**
+     * The subscriber a manage token opens: a signed one from a notice mail
+     * (`<id>.<signature>`), or a stored one mailed on request. Undefined otherwise.
+     */
+    async subscriberOf(token: string): Promise<number | undefined> {
+      if (token.includes('.')) return links.verifyManageToken(token);
+      return (await tokens.find(token, 'manage', now()))?.subscriberId;
+    },
+
+    /** Reads a subscriber's choices, or replaces them when `changes` is given. Undefined when deleted. */
+    async manage(subscriberId: number, changes?: ResidentChoices): Promise<ResidentView | undefined> {
+      if (changes && !(await subscriptions.setChoices(subscriberId, changes, now()))) return undefined;
+      const subscription = await subscriptions.get(subscriberId);
+      if (changes && subscription) logger.info({ subscriberId }, 'resident changed topics, areas or language');
+      return subscription && view(subscription);
+    },
+
+    /** Switches a stopped mail contact back on from the manage page (the link proves the mailbox). */
+    async resume(subscriberId: number): Promise<boolean> {
+      const subscription = await subscriptions.get(subscriberId);
+      const contact = subscription?.contacts.find((c) => c.channel === 'mail');
+      if (!contact) return false;
+      await subscriptions.activate(contact.contactId, now());
+      logger.info({ subscriberId }, 'resident resumed mail');
+      return true;
+    },
+
+    /** "Delete my data": the subscriber, its contacts, choices and links. Delivery rows keep nothing personal. */
+    async deleteData(subscriberId: number): Promise<boolean> {
+      const deleted = await subscriptions.delete(subscriberId);
+      if (deleted) logger.info({ subscriberId }, 'resident deleted their data');
+      return deleted;
+    },
+
+    /** Removes sign-ups never confirmed within `olderThanMs` (default 7 days) and expired links. */
+    async purge(olderThanMs = 7 * 24 * HOUR_MS): Promise<{ unconfirmed: number; tokens: number }> {
+      const at = now();
+      const unconfirmed = await subscriptions.purgeUnconfirmed(new Date(at.getTime() - olderThanMs));
+      return { unconfirmed, tokens: await tokens.purgeExpired(at) };
+    },
+
+    close(): void {
+      mailer.close();
+    },
+  };
+}
