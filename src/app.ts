@@ -9,6 +9,8 @@ import { createFeedRoutes } from './api/feeds.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices.ts';
 import { createOpsRoutes } from './api/ops.ts';
+import { createPushRoutes } from './api/push.ts';
+import { createRateLimiter } from './api/rate-limit.ts';
 import { createSubscriberRoutes } from './api/subscribers.ts';
 import { createTokenRoutes } from './api/tokens.ts';
 import { createUnsubscribeRoutes } from './api/unsubscribe.tsx';
@@ -16,7 +18,9 @@ import { createWebhookRoutes } from './api/webhooks.ts';
 import type { Deps } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
+import { createVapidResolver } from './store/vapid.ts';
 import { createNoticePageRoutes } from './web/notice-page.tsx';
+import { createPushPageRoutes } from './web/push-page.tsx';
 import { createResidentRoutes } from './web/resident-routes.ts';
 
 /** Every request body but an import of subscribers (which has its own, larger limit). */
@@ -92,6 +96,30 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.route('/', createNoticePageRoutes(deps));
   app.route('/', createLineWebhookRoutes(deps));
   app.route('/', createResidentRoutes(deps));
+  if (deps.channels.get('webpush')) {
+    app.route(
+      '/',
+      createPushRoutes({
+        subscriptions: deps.store.pushSubscriptions,
+        catalogue: deps.catalogue,
+        vapidKeys: createVapidResolver(deps.config.webpush, deps.store.settings),
+        logger,
+        rateLimit: {
+          limiter: createRateLimiter(deps.redis, `${deps.config.queuePrefix}:ratelimit:push`),
+          perClient: deps.config.signupLimits.perClient,
+          windowSeconds: deps.config.signupLimits.windowSeconds,
+        },
+      }),
+    );
+    app.route(
+      '/',
+      createPushPageRoutes({
+        catalogue: deps.catalogue,
+        city: deps.config.city,
+        defaultTopics: deps.config.line.defaultTopics,
+      }),
+    );
+  }
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
   app.doc('/openapi.json', {

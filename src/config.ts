@@ -46,9 +46,15 @@ const Env = z.object({
         .map((c) => c.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['mail', 'cap', 'x', 'line', 'webhook'])).min(1, 'name at least one channel')),
-  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, 'a base64url P-256 public key').optional(),
-  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, 'a base64url P-256 private key').optional(),
+    .pipe(z.array(z.enum(['mail', 'cap', 'x', 'line', 'webhook', 'webpush'])).min(1, 'name at least one channel')),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{80,100}$/, 'a base64url P-256 public key')
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{40,50}$/, 'a base64url P-256 private key')
+    .optional(),
   VAPID_SUBJECT: z
     .string()
     .regex(/^(mailto:|https:\/\/)/, 'mailto: or https:// (a contact for the push services)')

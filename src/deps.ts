@@ -5,6 +5,7 @@ import { createMailChannel } from '../channels/mail/mail-channel.ts';
 import { type ChannelRegistry, createChannelRegistry } from '../channels/registry.ts';
 import type { Channel } from '../channels/types.ts';
 import { createWebhookChannel } from '../channels/webhook/webhook-channel.ts';
+import { createWebPushChannel } from '../channels/webpush/webpush-channel.ts';
 import { createXChannel } from '../channels/x/x-channel.ts';
 import type { Config } from './config.ts';
 import type { Catalogue } from './domain/catalogue.ts';
@@ -18,6 +19,7 @@ import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
 import { makeSecret } from './store/settings.ts';
 import { createStore, type Store } from './store/store.ts';
+import { resolveVapidKeys, type VapidKeys } from './store/vapid.ts';
 
 /** Everything the API and the workers share, wired in this one place. */
 export interface Deps {
@@ -42,7 +44,13 @@ export interface DepsOverrides {
 }
 
 /** The one place a channel id becomes a channel, from the deployment's settings. */
-function createChannel(id: Config['channels'][number], config: Config, store: Store, logger: Logger): Channel {
+function createChannel(
+  id: Config['channels'][number],
+  config: Config,
+  store: Store,
+  logger: Logger,
+  vapid: VapidKeys | undefined,
+): Channel {
   switch (id) {
     case 'mail':
       return createMailChannel(
@@ -75,6 +83,12 @@ function createChannel(id: Config['channels'][number], config: Config, store: St
       );
     case 'webhook':
       return createWebhookChannel(config.webhook, { logger, secretOf: store.webhooks.secretOf });
+    case 'webpush':
+      if (!vapid) throw new Error('webpush: VAPID keys were not resolved');
+      return createWebPushChannel(
+        { vapid, subject: config.webpush.subject, ttlSeconds: config.webpush.ttlSeconds },
+        { logger, keysOf: store.pushSubscriptions.keysOf, keysOfMany: store.pushSubscriptions.keysOfMany },
+      );
   }
 }
 
@@ -100,7 +114,11 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   if (config.channels.includes('mail') && !config.smtpUrl) {
     logger.info({ outbox: config.outboxDir }, 'SMTP_URL is not set: mail is written as .eml files to the outbox');
   }
-  const made = config.channels.map((id) => createChannel(id, config, store, logger.child({ channel: id })));
+  // Browsers bind each subscription to the VAPID public key: resolve it once, before any channel is made.
+  const vapid = config.channels.includes('webpush')
+    ? await resolveVapidKeys(config.webpush, store.settings)
+    : undefined;
+  const made = config.channels.map((id) => createChannel(id, config, store, logger.child({ channel: id }), vapid));
   const channels = createChannelRegistry(overrides.channels ? overrides.channels(made, partial) : made);
 
   return {

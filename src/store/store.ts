@@ -4,6 +4,7 @@ import type { Db } from './db.ts';
 import { createDeliveryRepo } from './deliveries.ts';
 import { createLineContactRepo } from './line-contacts.ts';
 import { createNoticeRepo } from './notices.ts';
+import { createPushSubscriptionRepo } from './push-subscriptions.ts';
 import { createResidentSubscriptionRepo } from './resident-subscriptions.ts';
 import { createResidentTokenRepo } from './resident-tokens.ts';
 import { createSettingsRepo } from './settings.ts';
@@ -20,6 +21,7 @@ export function createStore(db: Db, cityCode: string) {
     notices: createNoticeRepo(db, cityCode),
     subscribers: createSubscriberRepo(db),
     lineContacts: createLineContactRepo(db),
+    pushSubscriptions: createPushSubscriptionRepo(db),
     residents: createResidentSubscriptionRepo(db),
     residentTokens: createResidentTokenRepo(db),
     deliveries: createDeliveryRepo(db),

@@ -7,6 +7,7 @@ import { lineHarness } from './harness/line.ts';
 import { mailHarness } from './harness/mail.ts';
 import type { ChannelHarness, HarnessInstance } from './harness/types.ts';
 import { webhookHarness } from './harness/webhook.ts';
+import { webpushHarness } from './harness/webpush.ts';
 import { xHarness } from './harness/x.ts';
 
 /**
@@ -19,6 +20,7 @@ const HARNESSES: ChannelHarness[] = [
   lineHarness,
   xHarness, // X API v2 fake (test/fakes/x-api.ts)
   webhookHarness, // Standard Webhooks receiver (test/fakes/webhook-receiver.ts)
+  webpushHarness, // local Web Push service that verifies VAPID and decrypts (test/fakes/push-service.ts)
 ];
 
 let noticeSeq = 0;
