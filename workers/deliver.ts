@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Channel, Recipient } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import type { Locale, NoticeView } from '../src/domain/notice.ts';
@@ -121,7 +121,8 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
     } catch (err) {
       await recorder.flush();
       const bull = await toBullmqError(err, queue);
-      if (bull instanceof UnrecoverableError || lastAttempt) {
+      // A rate limit uses no attempt, so even on the last one the batch goes back to wait.
+      if (bull instanceof UnrecoverableError || (lastAttempt && !(bull instanceof RateLimitError))) {
         const failed = await store.deliveries.failRemaining(key, bull.message);
         metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
         log.warn({ failed, reason: bull.message }, 'batch failed for good');
