@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
+import { choicesOf, contactOn, type Executor } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**
@@ -37,39 +38,18 @@ export type LineContactRepo = ReturnType<typeof createLineContactRepo>;
 export function createLineContactRepo(db: Db) {
   const k = db.kysely;
 
-  async function contactOf(q: Kysely, userId: string) {
-    return q
-      .selectFrom('contacts as c')
-      .innerJoin('subscribers as s', 's.id', 'c.subscriber_id')
-      .select(['c.id', 'c.subscriber_id', 'c.active', 's.locale'])
-      .where('c.channel', '=', 'line')
-      .where('c.address', '=', userId)
-      .executeTakeFirst();
-  }
+  const contactOf = (q: Executor, userId: string) => contactOn(q, 'line', userId);
 
-  async function choicesIn(q: Kysely, userId: string): Promise<LineChoices | undefined> {
+  async function choicesIn(q: Executor, userId: string): Promise<LineChoices | undefined> {
     const c = await contactOf(q, userId);
     if (!c) return undefined;
     const subscriberId = Number(c.subscriber_id);
-    const topics = await q
-      .selectFrom('subscriber_topics')
-      .select('topic')
-      .where('subscriber_id', '=', subscriberId)
-      .orderBy('topic')
-      .execute();
-    const areas = await q
-      .selectFrom('subscriber_areas')
-      .select('area')
-      .where('subscriber_id', '=', subscriberId)
-      .orderBy('area')
-      .execute();
     return {
       contactId: Number(c.id),
       subscriberId,
       active: c.active === 1,
       locale: c.locale,
-      topics: topics.map((t) => t.topic),
-      areas: areas.map((a) => a.area),
+      ...(await choicesOf(q, subscriberId)),
     };
   }
 
@@ -223,8 +203,6 @@ export function createLineContactRepo(db: Db) {
     },
   };
 }
-
-type Kysely = Db['kysely'] | Transaction<Database>;
 
 async function addTopics(tx: Transaction<Database>, subscriberId: number, topics: string[]): Promise<void> {
   const unique = [...new Set(topics)];

@@ -1,7 +1,6 @@
-import type { Transaction } from 'kysely';
 import type { Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
-import type { Database } from './schema.ts';
+import { choicesOf, contactOn, type Executor, replaceChoices } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**
@@ -36,64 +35,22 @@ export interface PushChoices {
 
 export type PushSubscriptionRepo = ReturnType<typeof createPushSubscriptionRepo>;
 
-type Q = Db['kysely'] | Transaction<Database>;
-
 export function createPushSubscriptionRepo(db: Db) {
   const k = db.kysely;
 
-  const contactOf = (q: Q, endpoint: string) =>
-    q
-      .selectFrom('contacts as c')
-      .innerJoin('subscribers as s', 's.id', 'c.subscriber_id')
-      .select(['c.id', 'c.subscriber_id', 'c.active', 's.locale'])
-      .where('c.channel', '=', 'webpush')
-      .where('c.address', '=', endpoint)
-      .executeTakeFirst();
+  const contactOf = (q: Executor, endpoint: string) => contactOn(q, 'webpush', endpoint);
 
-  async function choicesIn(q: Q, endpoint: string): Promise<PushChoices | undefined> {
+  async function choicesIn(q: Executor, endpoint: string): Promise<PushChoices | undefined> {
     const c = await contactOf(q, endpoint);
     if (!c) return undefined;
     const subscriberId = Number(c.subscriber_id);
-    const topics = await q
-      .selectFrom('subscriber_topics')
-      .select('topic')
-      .where('subscriber_id', '=', subscriberId)
-      .orderBy('topic')
-      .execute();
-    const areas = await q
-      .selectFrom('subscriber_areas')
-      .select('area')
-      .where('subscriber_id', '=', subscriberId)
-      .orderBy('area')
-      .execute();
     return {
       contactId: Number(c.id),
       subscriberId,
       active: c.active === 1,
       locale: c.locale,
-      topics: topics.map((t) => t.topic),
-      areas: areas.map((a) => a.area),
+      ...(await choicesOf(q, subscriberId)),
     };
-  }
-
-  /** The page sends the resident's whole choice each time: it replaces what was chosen before. */
-  async function setChoices(tx: Transaction<Database>, subscriberId: number, topics: string[], areas: string[]) {
-    await tx.deleteFrom('subscriber_topics').where('subscriber_id', '=', subscriberId).execute();
-    await tx.deleteFrom('subscriber_areas').where('subscriber_id', '=', subscriberId).execute();
-    const t = [...new Set(topics)];
-    const a = [...new Set(areas)];
-    if (t.length > 0) {
-      await tx
-        .insertInto('subscriber_topics')
-        .values(t.map((topic) => ({ subscriber_id: subscriberId, topic })))
-        .execute();
-    }
-    if (a.length > 0) {
-      await tx
-        .insertInto('subscriber_areas')
-        .values(a.map((area) => ({ subscriber_id: subscriberId, area })))
-        .execute();
-    }
   }
 
   async function subscribeOnce(input: PushSubscriptionInput, now: Date): Promise<number> {
@@ -119,7 +76,7 @@ export function createPushSubscriptionRepo(db: Db) {
           .values({ contact_id: contactId, p256dh: input.p256dh, auth: input.auth, created_at: at })
           .onConflict((oc) => oc.column('contact_id').doUpdateSet({ p256dh: input.p256dh, auth: input.auth }))
           .execute();
-        await setChoices(tx, subscriberId, input.topics, input.areas);
+        await replaceChoices(tx, subscriberId, { topics: input.topics, areas: input.areas });
         return contactId;
       }
       const subscriber = await tx
@@ -147,7 +104,7 @@ export function createPushSubscriptionRepo(db: Db) {
         .insertInto('push_subscriptions')
         .values({ contact_id: contactId, p256dh: input.p256dh, auth: input.auth, created_at: at })
         .execute();
-      await setChoices(tx, subscriberId, input.topics, input.areas);
+      await replaceChoices(tx, subscriberId, { topics: input.topics, areas: input.areas });
       return contactId;
     });
   }

@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { ChannelId, Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
+import { replaceChoices } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**
@@ -44,23 +45,8 @@ export type ResidentSubscriptionRepo = ReturnType<typeof createResidentSubscript
 
 type Q = Db['kysely'] | Transaction<Database>;
 
-async function replaceChoices(tx: Transaction<Database>, subscriberId: number, choices: ResidentChoices, at: string) {
-  await tx.deleteFrom('subscriber_topics').where('subscriber_id', '=', subscriberId).execute();
-  await tx.deleteFrom('subscriber_areas').where('subscriber_id', '=', subscriberId).execute();
-  const topics = [...new Set(choices.topics)];
-  const areas = [...new Set(choices.areas)];
-  if (topics.length > 0) {
-    await tx
-      .insertInto('subscriber_topics')
-      .values(topics.map((topic) => ({ subscriber_id: subscriberId, topic })))
-      .execute();
-  }
-  if (areas.length > 0) {
-    await tx
-      .insertInto('subscriber_areas')
-      .values(areas.map((area) => ({ subscriber_id: subscriberId, area })))
-      .execute();
-  }
+async function saveChoices(tx: Transaction<Database>, subscriberId: number, choices: ResidentChoices, at: string) {
+  await replaceChoices(tx, subscriberId, { topics: choices.topics, areas: choices.areas });
   await tx
     .updateTable('subscribers')
     .set({ locale: choices.locale, updated_at: at })
@@ -125,7 +111,7 @@ export function createResidentSubscriptionRepo(db: Db) {
             })
             .returning('id')
             .executeTakeFirstOrThrow();
-          await replaceChoices(tx, subscriberId, choices, at);
+          await saveChoices(tx, subscriberId, choices, at);
           return { contactId: Number(contact.id), subscriberId, verified: false, active: false, created: true };
         });
       } catch (err) {
@@ -145,7 +131,7 @@ export function createResidentSubscriptionRepo(db: Db) {
           .where('id', '=', subscriberId)
           .executeTakeFirst();
         if (!exists) return false;
-        await replaceChoices(tx, subscriberId, choices, toIso(now));
+        await saveChoices(tx, subscriberId, choices, toIso(now));
         return true;
       });
     },

@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import { SEVERITIES, type Severity } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
+import { replaceChoices } from './subscriber-choices.ts';
 import { SEVERITY_RANK } from './subscribers.ts';
 import { toIso } from './time.ts';
 
@@ -163,28 +164,6 @@ export function createWebhookEndpointRepo(db: Db) {
     if (taken) throw new WebhookUrlTakenError(Number(taken.id));
   }
 
-  async function replaceChoices(
-    tx: Transaction<Database>,
-    subscriberId: number,
-    table: 'subscriber_topics' | 'subscriber_areas',
-    values: string[],
-  ): Promise<void> {
-    await tx.deleteFrom(table).where('subscriber_id', '=', subscriberId).execute();
-    const unique = [...new Set(values)];
-    if (unique.length === 0) return;
-    if (table === 'subscriber_topics') {
-      await tx
-        .insertInto('subscriber_topics')
-        .values(unique.map((topic) => ({ subscriber_id: subscriberId, topic })))
-        .execute();
-    } else {
-      await tx
-        .insertInto('subscriber_areas')
-        .values(unique.map((area) => ({ subscriber_id: subscriberId, area })))
-        .execute();
-    }
-  }
-
   async function withUniqueUrl<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -236,8 +215,7 @@ export function createWebhookEndpointRepo(db: Db) {
               updated_at: at,
             })
             .execute();
-          await replaceChoices(tx, subscriberId, 'subscriber_topics', input.topics);
-          await replaceChoices(tx, subscriberId, 'subscriber_areas', input.areas);
+          await replaceChoices(tx, subscriberId, { topics: input.topics, areas: input.areas });
           return contactId;
         }),
       );
@@ -276,8 +254,7 @@ export function createWebhookEndpointRepo(db: Db) {
           if (changes.name !== undefined) endpoint.name = changes.name;
           if (changes.minSeverity !== undefined) endpoint.min_severity = SEVERITY_RANK[changes.minSeverity];
           await tx.updateTable('webhook_endpoints').set(endpoint).where('contact_id', '=', id).execute();
-          if (changes.topics !== undefined) await replaceChoices(tx, subscriberId, 'subscriber_topics', changes.topics);
-          if (changes.areas !== undefined) await replaceChoices(tx, subscriberId, 'subscriber_areas', changes.areas);
+          await replaceChoices(tx, subscriberId, { topics: changes.topics, areas: changes.areas });
           return true;
         }),
       );
