@@ -3,6 +3,7 @@ import type { Catalogue } from '../domain/catalogue.ts';
 import { En, Layout } from './layout.tsx';
 import { PUSH_PAGE_JS, pushManifest, SERVICE_WORKER_JS } from './push-assets.ts';
 import { BADGE_SIZE, createIconCache, ICON_RED, ICON_SIZES, pushIconSvg } from './push-icon.ts';
+import { ChoiceFields } from './resident-forms.tsx';
 
 export interface PushPageDeps {
   catalogue: Catalogue;
@@ -45,15 +46,9 @@ button[disabled]{opacity:.6;cursor:progress}
 
 const SCRIPT = '<script src="/push/app.js" defer></script>';
 
-/** The whole city as one area needs no question; districts do. */
-function districtsOf(catalogue: Catalogue, cityCode: string) {
-  return catalogue.areas.length === 1 && catalogue.areas[0]?.code === cityCode ? [] : catalogue.areas;
-}
-
 function PushPage(props: PushPageDeps) {
   const { catalogue, city } = props;
   const defaults = new Set(props.defaultTopics ?? []);
-  const districts = districtsOf(catalogue, city.code);
   const mail = props.mailSignupPath ?? '/subscribe';
   return (
     <Layout title={`通知を受け取る | ${city.name}`} siteName={city.name} siteNameEn={city.nameEn}>
@@ -105,77 +100,12 @@ function PushPage(props: PushPageDeps) {
       </div>
 
       <form id="push-form" aria-describedby="emergency-note">
-        <fieldset>
-          <legend>
-            受け取る話題 <span lang="en">/ Topics</span>
-          </legend>
-          <p class="hint" id="topics-hint">
-            いくつでも選べます。選ばない場合は、緊急の情報だけが届きます。
-            <En>Choose any. With none chosen, you receive emergency alerts only.</En>
-          </p>
-          <ul class="choices" aria-describedby="topics-hint">
-            {catalogue.topics.map((t) => (
-              <li>
-                <label for={`topic-${t.id}`}>
-                  <input type="checkbox" name="topics" id={`topic-${t.id}`} value={t.id} checked={defaults.has(t.id)} />
-                  <span>
-                    {t.name}
-                    <span class="en" lang="en">
-                      {t.nameEn}
-                    </span>
-                  </span>
-                </label>
-              </li>
-            ))}
-          </ul>
-        </fieldset>
-
-        {districts.length > 0 && (
-          <fieldset>
-            <legend>
-              地域 <span lang="en">/ Areas</span>
-            </legend>
-            <p class="hint" id="areas-hint">
-              選ばない場合は、市内全域の情報が届きます。
-              <En>With none chosen, you receive notices for the whole city.</En>
-            </p>
-            <ul class="choices" aria-describedby="areas-hint">
-              {districts.map((a) => (
-                <li>
-                  <label for={`area-${a.code}`}>
-                    <input type="checkbox" name="areas" id={`area-${a.code}`} value={a.code} />
-                    <span>
-                      {a.name}
-                      <span class="en" lang="en">
-                        {a.nameEn}
-                      </span>
-                    </span>
-                  </label>
-                </li>
-              ))}
-            </ul>
-          </fieldset>
-        )}
-
-        <fieldset>
-          <legend>
-            通知の言語 <span lang="en">/ Language of the notifications</span>
-          </legend>
-          <ul class="choices">
-            <li>
-              <label for="locale-ja">
-                <input type="radio" name="locale" id="locale-ja" value="ja" checked />
-                <span>日本語</span>
-              </label>
-            </li>
-            <li>
-              <label for="locale-en">
-                <input type="radio" name="locale" id="locale-en" value="en" />
-                <span lang="en">English (titles; the text stays Japanese)</span>
-              </label>
-            </li>
-          </ul>
-        </fieldset>
+        <ChoiceFields
+          catalogue={catalogue}
+          city={city}
+          values={{ topics: [...defaults], areas: [], locale: 'ja' }}
+          languageOf={{ ja: '通知', en: 'the notifications' }}
+        />
 
         <div class="actions">
           <button type="submit" id="subscribe" hidden>

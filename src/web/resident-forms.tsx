@@ -87,7 +87,9 @@ export const ChoiceFields: FC<{
   city: City;
   values: ChoiceValues;
   errors?: FieldErrors | undefined;
-}> = ({ catalogue, city, values, errors }) => {
+  /** What the language choice is for: the e-mails (default) or the push notifications. */
+  languageOf?: { ja: string; en: string };
+}> = ({ catalogue, city, values, errors, languageOf = { ja: 'メール', en: 'the e-mails' } }) => {
   const topics = new Set(values.topics);
   const areas = new Set(values.areas);
   const districts = districtsOf(catalogue, city.code);
@@ -159,7 +161,7 @@ export const ChoiceFields: FC<{
 
       <fieldset id="locale">
         <legend>
-          メールの言語 <span lang="en">/ Language of the e-mails</span>
+          {languageOf.ja}の言語 <span lang="en">/ Language of {languageOf.en}</span>
         </legend>
         <FieldError errors={errors} field="locale" />
         <ul class="choices">
