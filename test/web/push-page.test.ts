@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { createWebPushChannel } from '../../channels/webpush/webpush-channel.ts';
@@ -12,6 +12,7 @@ import { createPushSubscriptionRepo, type PushSubscriptionRepo } from '../../src
 import { createVapidResolver } from '../../src/store/vapid.ts';
 import { createPushPageRoutes } from '../../src/web/push-page.tsx';
 import { type BrowserSubscription, type PushService, startPushService } from '../fakes/push-service.ts';
+import { browserSuite, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 import { makeNoticeView } from '../helpers/notice-view.ts';
 import { waitUntil } from '../helpers/wait.ts';
@@ -67,18 +68,8 @@ beforeAll(async () => {
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   sub = service.subscribe({ applicationServerKey: vapid.publicKey });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
+
   // A small phone's screen.
   context = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: 'ja-JP' });
   await context.grantPermissions(['notifications'], { origin });
@@ -135,7 +126,7 @@ afterAll(async () => {
 
 const statusText = () => page.locator('#status').textContent();
 
-describe('push page in Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)(browserSuite('push page in Chromium'), () => {
   it('fits a small phone screen, asks nothing before the button is pressed, and shows a visible focus', async () => {
     await page.goto(`${origin}/push`);
     await expect.poll(() => page.locator('#subscribe').isVisible()).toBe(true);

@@ -1,12 +1,13 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalogue } from '../../src/domain/catalogue.ts';
 import { type SmtpSink, startSmtpSink } from '../fakes/smtp-sink.ts';
+import { browserSuite, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 import { exampleCatalogue, linkIn, type ResidentApp, residentApp } from '../helpers/resident-app.ts';
 
@@ -17,13 +18,7 @@ import { exampleCatalogue, linkIn, type ResidentApp, residentApp } from '../help
  * phone screen, with keyboard focus that can be seen.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-const SUITE = HAS_CHROMIUM
-  ? 'sign-up pages in headless Chromium'
-  : `sign-up pages in headless Chromium — SKIPPED: ${CHROMIUM} is missing (apt-get install chromium; CI installs it)`;
-
-describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
+describe.skipIf(!HAS_CHROMIUM)(browserSuite('sign-up pages in headless Chromium'), () => {
   let sink: SmtpSink;
   let deps: TestDeps;
   let catalogue: Catalogue;
@@ -50,18 +45,7 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     deps = await createTestDeps({ env: { CHANNELS: 'mail', SMTP_URL: sink.url, PUBLIC_BASE_URL: base } });
     catalogue = await exampleCatalogue(deps);
     app = residentApp(deps, catalogue);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
