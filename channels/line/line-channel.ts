@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { messagingApi } from '@line/bot-sdk';
 import type { Logger } from 'pino';
 import type { NoticeView } from '../../src/domain/notice.ts';
+import { reportResult } from '../report.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { LINE_LIMITS, type LineRendered, renderLineMessages } from './line-message.ts';
 
@@ -126,11 +127,7 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
 
   function report(results: RecipientResult[], result: RecipientResult, ctx: SendContext) {
     results.push(result);
-    try {
-      ctx.onResult?.(result);
-    } catch (err) {
-      logger.warn({ deliveryKey: ctx.deliveryKey, err: String(err) }, 'line onResult callback threw');
-    }
+    reportResult('line', ctx, result, logger);
   }
 
   async function broadcastSend(message: LineRendered, to: Recipient, ctx: SendContext): Promise<RecipientResult[]> {

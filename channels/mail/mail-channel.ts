@@ -4,6 +4,7 @@ import { access, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
 import type { Logger } from 'pino';
+import { logBatch, reportResult } from '../report.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { loadMailTemplates, personaliseMail, type RenderedMail, renderMail } from './render-mail.ts';
 
@@ -155,13 +156,7 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
               'mail not delivered',
             );
           }
-          try {
-            ctx.onResult?.(outcome.result);
-          } catch (err) {
-            // The caller's bookkeeping failing must not stop the batch: it still gets every
-            // result from send()'s return value.
-            logger.warn({ deliveryKey: ctx.deliveryKey, err: String(err) }, 'mail onResult callback threw');
-          }
+          reportResult('mail', ctx, outcome.result, logger);
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, to.length) }, runner));
@@ -174,18 +169,7 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
             reason: 'not sent: the send was aborted before this recipient',
           },
       );
-      const counts = { sent: 0, failed: 0, retry: 0 };
-      for (const r of results) counts[r.status]++;
-      logger.info(
-        {
-          deliveryKey: ctx.deliveryKey,
-          attempt: ctx.attempt,
-          recipients: to.length,
-          ...counts,
-          ms: Date.now() - started,
-        },
-        'mail batch finished',
-      );
+      logBatch('mail', ctx, results, started, logger);
 
       const attempted = outcomes.filter((o): o is Outcome => o !== undefined);
       if (attempted.length > 0 && attempted.length === to.length && attempted.every((o) => o.serverLevel)) {

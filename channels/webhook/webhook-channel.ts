@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { logBatch, reportResult } from '../report.ts';
 import type { Channel, Recipient, RecipientResult, SendContext } from '../types.ts';
 import { renderWebhook, type WebhookPayload } from './payload.ts';
 import { secretKey, signWebhook, webhookId } from './sign.ts';
@@ -158,27 +159,11 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
               'webhook not delivered',
             );
           }
-          try {
-            ctx.onResult?.(result);
-          } catch (err) {
-            logger.warn({ deliveryKey: ctx.deliveryKey, err: String(err) }, 'webhook onResult callback threw');
-          }
+          reportResult('webhook', ctx, result, logger);
           return result;
         }),
       );
-      const counts = { sent: 0, failed: 0, retry: 0 };
-      for (const r of results) counts[r.status]++;
-      logger.info(
-        {
-          deliveryKey: ctx.deliveryKey,
-          attempt: ctx.attempt,
-          type: payload.type,
-          endpoints: to.length,
-          ...counts,
-          ms: Date.now() - started,
-        },
-        'webhook batch finished',
-      );
+      logBatch('webhook', ctx, results, started, logger, { type: payload.type });
       return results;
     },
   };

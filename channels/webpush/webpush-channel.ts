@@ -1,6 +1,7 @@
 import https from 'node:https';
 import type { Logger } from 'pino';
 import webpush from 'web-push';
+import { logBatch, reportResult } from '../report.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { DEFAULT_PUSH_HOSTS, pushEndpointProblem, pushHostOf } from './endpoint-policy.ts';
 import { PUSH_LIMITS, type PushPayload, renderPush } from './push-payload.ts';
@@ -207,26 +208,10 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
             'push not delivered',
           );
         }
-        try {
-          ctx.onResult?.(result);
-        } catch (err) {
-          logger.warn({ deliveryKey: ctx.deliveryKey, err: String(err) }, 'webpush onResult callback threw');
-        }
+        reportResult('webpush', ctx, result, logger);
         return result;
       });
-      const counts = { sent: 0, failed: 0, retry: 0 };
-      for (const r of results) counts[r.status]++;
-      logger.info(
-        {
-          deliveryKey: ctx.deliveryKey,
-          attempt: ctx.attempt,
-          subscriptions: to.length,
-          urgency: payload.urgency,
-          ...counts,
-          ms: Date.now() - started,
-        },
-        'webpush batch finished',
-      );
+      logBatch('webpush', ctx, results, started, logger, { urgency: payload.urgency });
       return results;
     },
 

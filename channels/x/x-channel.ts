@@ -9,6 +9,7 @@ import {
   type TweetV2PostTweetResult,
   TwitterApi,
 } from 'twitter-api-v2';
+import { reportResult } from '../report.ts';
 import { type Channel, ChannelError, type RecipientResult, type SendContext } from '../types.ts';
 import { fitPost, type XLongText, type XPost } from './fit-post.ts';
 
@@ -253,13 +254,7 @@ export function createXChannel(options: XChannelOptions, deps: XChannelDeps): Ch
       const results = to.map(
         (r): RecipientResult => ({ deliveryId: r.deliveryId, status: 'sent', providerId: firstId }),
       );
-      for (const r of results) {
-        try {
-          ctx.onResult?.(r);
-        } catch (err) {
-          logger.warn({ ...log, err: String(err) }, 'x onResult callback threw');
-        }
-      }
+      for (const r of results) reportResult('x', ctx, r, logger);
       await postReplies(state, ctx);
       logger.info(
         {
