@@ -248,6 +248,24 @@ export function createNoticeService(deps: ServiceDeps) {
     return 'queued';
   }
 
+  /** Revision 1 of a new notice, with the defaults; a schedule in the past means now. */
+  function firstRevision(input: NoticeInput, now: Date): RevisionInput {
+    return {
+      kind: 'alert',
+      title: input.title,
+      body: input.body,
+      severity: input.severity,
+      category: input.category,
+      mode: input.mode ?? 'actual',
+      topics: unique(input.topics ?? []),
+      areas: unique(input.areas ?? []),
+      channels: unique(input.channels ?? channels.ids()),
+      link: input.link ?? null,
+      expiresAt: input.expiresAt ?? null,
+      scheduledAt: input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : null,
+    };
+  }
+
   const audit = (actor: StaffIdentity, action: string, target: string, detail?: unknown) =>
     store.audit.record(actor.name, action, target, detail);
 
@@ -261,22 +279,9 @@ export function createNoticeService(deps: ServiceDeps) {
       const now = new Date();
       checkEmergency(input.severity, actor);
       checkReferences(input);
-      const scheduledAt = input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : null;
-      checkTimes(input.expiresAt ?? null, scheduledAt ?? now);
-      const revisionInput: RevisionInput = {
-        kind: 'alert',
-        title: input.title,
-        body: input.body,
-        severity: input.severity,
-        category: input.category,
-        mode: input.mode ?? 'actual',
-        topics: unique(input.topics ?? []),
-        areas: unique(input.areas ?? []),
-        channels: unique(input.channels ?? channels.ids()),
-        link: input.link ?? null,
-        expiresAt: input.expiresAt ?? null,
-        scheduledAt,
-      };
+      const revisionInput = firstRevision(input, now);
+      const { scheduledAt } = revisionInput;
+      checkTimes(revisionInput.expiresAt, scheduledAt ?? now);
 
       const idempotency = idempotencyKey
         ? {
@@ -477,25 +482,14 @@ export function createNoticeService(deps: ServiceDeps) {
       checkReferences(input);
       const now = new Date();
       const id = 'n-preview';
+      const first = firstRevision(input, now);
       const revision: Revision = {
+        ...first,
         noticeId: id,
         revision: 1,
-        kind: 'alert',
-        title: input.title,
-        body: input.body,
-        severity: input.severity,
-        category: input.category,
-        mode: input.mode ?? 'actual',
-        topics: unique(input.topics ?? []),
-        areas: unique(input.areas ?? []),
-        channels: unique(input.channels ?? channels.ids()),
-        link: input.link ?? null,
         capIdentifier: capIdentifierFor(config.city.code, id, 1),
-        sentAt: new Date(
-          Math.floor((input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : now).getTime() / 1000) * 1000,
-        ),
-        expiresAt: input.expiresAt ?? null,
-        scheduledAt: input.scheduledAt ?? null,
+        // As the store will record it: CAP's sent carries whole seconds.
+        sentAt: new Date(Math.floor((first.scheduledAt ?? now).getTime() / 1000) * 1000),
         createdBy: 'preview',
         createdAt: now,
       };
