@@ -87,7 +87,7 @@ const Accepted = z
 const NoticeSummary = z
   .object({
     id: z.string(),
-    status: z.enum(['scheduled', 'queued', 'dispatched', 'cancelled']),
+    status: z.enum(['pending_approval', 'returned', 'scheduled', 'queued', 'dispatched', 'cancelled']),
     currentRevision: z.number().int(),
     severity: z.enum(SEVERITIES),
     mode: z.enum(MODES),
@@ -276,7 +276,7 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
             .max(100)
             .optional()
             .openapi({ description: '前のページの nextCursor / nextCursor of the previous page' }),
-          status: z.enum(['scheduled', 'queued', 'dispatched', 'cancelled']).optional(),
+          status: z.enum(['pending_approval', 'returned', 'scheduled', 'queued', 'dispatched', 'cancelled']).optional(),
         }),
       },
       responses: {

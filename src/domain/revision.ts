@@ -15,6 +15,8 @@ export interface Revision {
   areas: string[];
   channels: ChannelId[];
   link: string | null;
+  /** The section that issued it (防災危機管理課), shown on every public page; null: the city as a whole. */
+  department: string | null;
   capIdentifier: string;
   sentAt: Date;
   expiresAt: Date | null;

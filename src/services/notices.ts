@@ -28,11 +28,16 @@ export interface NoticeInput {
   expiresAt?: Date | null;
   scheduledAt?: Date | null;
   link?: string | null;
+  /** The issuing section, shown to residents; absent: the city as a whole. */
+  department?: string | null;
 }
 
 /** The fields a correction may change; the rest are carried over from the current revision. */
 export type CorrectionInput = Partial<
-  Pick<NoticeInput, 'title' | 'body' | 'severity' | 'category' | 'topics' | 'areas' | 'channels' | 'link' | 'expiresAt'>
+  Pick<
+    NoticeInput,
+    'title' | 'body' | 'severity' | 'category' | 'topics' | 'areas' | 'channels' | 'link' | 'expiresAt' | 'department'
+  >
 >;
 
 export type DerivedStatus = 'scheduled' | 'queued' | 'sending' | 'completed' | 'completed_with_failures' | 'cancelled';
@@ -261,6 +266,7 @@ export function createNoticeService(deps: ServiceDeps) {
       areas: unique(input.areas ?? []),
       channels: unique(input.channels ?? channels.ids()),
       link: input.link ?? null,
+      department: input.department ?? null,
       expiresAt: input.expiresAt ?? null,
       scheduledAt: input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : null,
     };
@@ -374,6 +380,7 @@ export function createNoticeService(deps: ServiceDeps) {
         areas: unique(changes.areas ?? current.areas),
         channels: unique(changes.channels ?? current.channels),
         link: changes.link !== undefined ? changes.link : current.link,
+        department: changes.department !== undefined ? changes.department : current.department,
         expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : current.expiresAt,
         scheduledAt: null,
       };
@@ -431,6 +438,7 @@ export function createNoticeService(deps: ServiceDeps) {
           areas: current.areas,
           channels: current.channels,
           link: null,
+          department: current.department,
           expiresAt: current.expiresAt && current.expiresAt > now ? current.expiresAt : null,
           scheduledAt: null,
         },

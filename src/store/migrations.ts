@@ -199,6 +199,29 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_console': {
+      async up(db: Kysely<any>) {
+        await id(db.schema.createTable('notice_approvals'))
+          .addColumn('notice_id', 'text', (c: any) => c.notNull().references('notices.id').onDelete('cascade'))
+          .addColumn('decision', 'text', (c: any) => c.notNull())
+          .addColumn('actor', 'text', (c: any) => c.notNull())
+          .addColumn('actor_token_id', bigint, (c: any) => c.notNull())
+          .addColumn('comment', 'text')
+          .addColumn('at', 'text', (c: any) => c.notNull())
+          .execute();
+        await db.schema.alterTable('revisions').addColumn('department', 'text').execute();
+        await db.schema.createIndex('notice_approvals_notice').on('notice_approvals').columns(['notice_id', 'id']).execute();
+        await db.schema
+          .createTable('staff_sessions')
+          .addColumn('id_hash', 'text', (c: any) => c.primaryKey())
+          .addColumn('token_id', bigint, (c: any) => c.notNull().references('staff_tokens.id').onDelete('cascade'))
+          .addColumn('csrf_token', 'text', (c: any) => c.notNull())
+          .addColumn('created_at', 'text', (c: any) => c.notNull())
+          .addColumn('expires_at', 'text', (c: any) => c.notNull())
+          .addColumn('last_seen_at', 'text', (c: any) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

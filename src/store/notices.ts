@@ -42,6 +42,7 @@ function toRevision(row: Selectable<RevisionsTable>): Revision {
     areas: JSON.parse(row.areas),
     channels: JSON.parse(row.channels),
     link: row.link,
+    department: row.department ?? null,
     capIdentifier: row.cap_identifier,
     sentAt: fromIso(row.sent_at),
     expiresAt: fromIsoOrNull(row.expires_at),
@@ -83,6 +84,7 @@ export function createNoticeRepo(db: Db, cityCode: string) {
     areas: JSON.stringify(input.areas),
     channels: JSON.stringify(input.channels),
     link: input.link,
+    department: input.department,
     cap_identifier: capIdentifierFor(cityCode, noticeId, revision),
     // CAP `sent` carries whole seconds only; store what the message will say.
     sent_at: toIso(new Date(Math.floor((input.scheduledAt ?? now).getTime() / 1000) * 1000)),

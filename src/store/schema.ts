@@ -20,6 +20,33 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   push_subscriptions: PushSubscriptionsTable;
   subscriber_tokens: SubscriberTokensTable;
+  notice_approvals: NoticeApprovalsTable;
+  staff_sessions: StaffSessionsTable;
+}
+
+export type ApprovalDecision = 'submitted' | 'approved' | 'returned';
+
+/** Each step of an emergency notice's approval, in order; the audit log has them too. */
+export interface NoticeApprovalsTable {
+  id: Generated<number>;
+  notice_id: string;
+  decision: ApprovalDecision;
+  /** The staff token's name, as in the audit log. */
+  actor: string;
+  actor_token_id: number;
+  comment: string | null;
+  at: string;
+}
+
+/** A console sign-in. The cookie holds a secret whose sha256 is the key; the token it came from must stay valid. */
+export interface StaffSessionsTable {
+  id_hash: string;
+  token_id: number;
+  /** Sent in every console form and checked on every POST (synchroniser token). */
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string;
 }
 
 export interface PushSubscriptionsTable {
@@ -53,7 +80,12 @@ export interface WebhookEndpointsTable {
   updated_at: string;
 }
 
-export type NoticeStatus = 'scheduled' | 'queued' | 'dispatched' | 'cancelled';
+/**
+ * pending_approval: an emergency (or a notice staff chose to have checked) waits for approvers;
+ * returned: an approver sent it back with a comment, for its author to change and submit again.
+ * Neither has reached the queue.
+ */
+export type NoticeStatus = 'pending_approval' | 'returned' | 'scheduled' | 'queued' | 'dispatched' | 'cancelled';
 
 export interface NoticesTable {
   id: string;
@@ -84,6 +116,7 @@ export interface RevisionsTable {
   areas: string;
   channels: string;
   link: string | null;
+  department: ColumnType<string | null, string | null | undefined, string | null>;
   cap_identifier: string;
   sent_at: string;
   expires_at: string | null;

@@ -13,6 +13,7 @@ const input = (overrides: Partial<RevisionInput> = {}): RevisionInput => ({
   mode: 'actual',
   topics: ['shelter'],
   areas: [],
+  department: null,
   channels: ['mail', 'cap'],
   link: null,
   expiresAt: null,
