@@ -19,6 +19,8 @@ import type { Deps } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
 import { createVapidResolver } from './store/vapid.ts';
+import { CONSOLE_PAGES } from './web/console/console-pages.ts';
+import { createConsoleRoutes } from './web/console/console-routes.tsx';
 import { createNoticePageRoutes } from './web/notice-page.tsx';
 import { createPushPageRoutes } from './web/push-page.tsx';
 import { createResidentRoutes } from './web/resident-routes.ts';
@@ -120,6 +122,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       }),
     );
   }
+  app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { notices }));
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
   app.doc('/openapi.json', {

@@ -1,3 +1,4 @@
+import { createApprovalRepo } from './approvals.ts';
 import { createAuditRepo } from './audit.ts';
 import { createCapMessageRepo } from './cap-messages.ts';
 import type { Db } from './db.ts';
@@ -8,6 +9,7 @@ import { createPushSubscriptionRepo } from './push-subscriptions.ts';
 import { createResidentSubscriptionRepo } from './resident-subscriptions.ts';
 import { createResidentTokenRepo } from './resident-tokens.ts';
 import { createSettingsRepo } from './settings.ts';
+import { createStaffSessionRepo } from './staff-sessions.ts';
 import { createSubscriberRepo } from './subscribers.ts';
 import { createTokenRepo } from './tokens.ts';
 import { createWebhookEndpointRepo } from './webhook-endpoints.ts';
@@ -19,6 +21,7 @@ export function createStore(db: Db, cityCode: string) {
   return {
     db,
     notices: createNoticeRepo(db, cityCode),
+    approvals: createApprovalRepo(db),
     subscribers: createSubscriberRepo(db),
     lineContacts: createLineContactRepo(db),
     pushSubscriptions: createPushSubscriptionRepo(db),
@@ -27,6 +30,7 @@ export function createStore(db: Db, cityCode: string) {
     deliveries: createDeliveryRepo(db),
     capMessages: createCapMessageRepo(db),
     tokens: createTokenRepo(db),
+    staffSessions: createStaffSessionRepo(db),
     audit: createAuditRepo(db),
     settings: createSettingsRepo(db),
     webhooks: createWebhookEndpointRepo(db),
