@@ -45,7 +45,7 @@ export type ConsolePageModule = (ctx: ConsolePageContext) => Hono<ConsoleEnv>;
 
 /** Only a path inside the console, so a crafted ?next= cannot send a signed-in user elsewhere. */
 export function safeNext(next: string | undefined): string {
-  if (!next || !next.startsWith('/console') || next.startsWith('//') || /[\\\r\n]/.test(next)) {
+  if (!next?.startsWith('/console') || next.startsWith('//') || /[\\\r\n]/.test(next)) {
     return '/console/notices';
   }
   return next;
