@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
+import { DEFAULT_NOTICE_TEMPLATES_DIR } from './domain/load-notice-templates.ts';
 
 /**
  * The only reader of process.env. Every setting is parsed here once, so a bad value
@@ -61,6 +62,7 @@ const Env = z.object({
     .optional(),
   WEBPUSH_TTL_SECONDS: z.coerce.number().int().min(0).max(2_419_200).default(86_400),
   CATALOGUE_FILE: z.string().min(1).optional(),
+  NOTICE_TEMPLATES_DIR: z.string().min(1).optional(),
   SIGNUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(3),
   SIGNUP_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   SIGNUP_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(3_600),
@@ -98,6 +100,7 @@ const Env = z.object({
   MAIL_BATCH: z.coerce.number().int().min(1).max(1_000).default(100),
   MAIL_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(8),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
+  EMERGENCY_APPROVALS: z.coerce.number().int().min(1).max(2).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -209,11 +212,15 @@ function toConfig(env: z.infer<typeof Env>) {
       ttlSeconds: env.WEBPUSH_TTL_SECONDS,
     },
     catalogueFile: env.CATALOGUE_FILE,
+    // Unset: the templates shipped beside the source, whatever the working directory.
+    noticeTemplatesDir: env.NOTICE_TEMPLATES_DIR ?? DEFAULT_NOTICE_TEMPLATES_DIR,
     signupLimits: {
       perAddress: env.SIGNUP_LIMIT_PER_ADDRESS,
       perClient: env.SIGNUP_LIMIT_PER_CLIENT,
       windowSeconds: env.SIGNUP_LIMIT_WINDOW_SECONDS,
     },
+    /** How many distinct approvers an emergency notice needs before it is sent. */
+    approvals: { emergency: env.EMERGENCY_APPROVALS },
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -11,7 +11,9 @@ import type { Config } from './config.ts';
 import type { Catalogue } from './domain/catalogue.ts';
 import { createLinks, type Links } from './domain/links.ts';
 import { loadCatalogue } from './domain/load-catalogue.ts';
+import { loadNoticeTemplates } from './domain/load-notice-templates.ts';
 import type { Area } from './domain/notice.ts';
+import type { NoticeTemplate } from './domain/notice-templates.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createQueues, type Queues } from './queue/queues.ts';
@@ -33,6 +35,8 @@ export interface Deps {
   catalogue: Catalogue;
   /** Area codes to names, for rendering. */
   areas: Map<string, Area>;
+  /** The fixed notice templates staff pick on the console, checked once at start-up. */
+  noticeTemplates: NoticeTemplate[];
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -102,6 +106,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const links = createLinks(config.publicBaseUrl, secret);
   const catalogue = await loadCatalogue(config.catalogueFile, config.city);
   const areas = new Map(catalogue.areas.map((a) => [a.code, a]));
+  const noticeTemplates = loadNoticeTemplates(config.noticeTemplatesDir, {
+    topics: catalogue.topics.map((t) => t.id),
+  });
 
   // BullMQ needs maxRetriesPerRequest: null so blocking commands survive a Redis restart.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
@@ -110,7 +117,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const metrics = createMetrics();
   metrics.watchQueues(queues);
 
-  const partial = { config, logger, store, redis, queues, links, catalogue, areas, metrics };
+  const partial = { config, logger, store, redis, queues, links, catalogue, areas, noticeTemplates, metrics };
   if (config.channels.includes('mail') && !config.smtpUrl) {
     logger.info({ outbox: config.outboxDir }, 'SMTP_URL is not set: mail is written as .eml files to the outbox');
   }

@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
+import { NoticeTemplateError } from './domain/load-notice-templates.ts';
 import { createLogger } from './logger.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
@@ -143,8 +144,8 @@ export async function main(args: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     return await runCommand(command, rest, config);
   } catch (err) {
-    // A bad catalogue file is found when the service wires itself: one line, as for a bad setting.
-    if (err instanceof CatalogueError) {
+    // A bad catalogue file or notice template is found when the service wires itself: one line, as for a bad setting.
+    if (err instanceof CatalogueError || err instanceof NoticeTemplateError) {
       console.error(`hibiki: configuration error: ${err.message.replaceAll('\n', '; ')}`);
       return 1;
     }

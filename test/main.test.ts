@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,17 @@ describe('the hibiki command', () => {
     const lines = p.output().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^hibiki: configuration error: CITY_CODE: .*check digit/);
+  });
+
+  it('stops on a broken notice template with one line naming the file and the setting', async () => {
+    const templates = join(dir, 'templates');
+    mkdirSync(templates);
+    writeFileSync(join(templates, 'broken.json'), '{ "id": "broken", ');
+    const p = startHibiki('serve', { ...env, NOTICE_TEMPLATES_DIR: templates }, { cwd: dir });
+    expect(await p.exited).toBe(1);
+    const lines = p.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^hibiki: configuration error: .*NOTICE_TEMPLATES_DIR.*broken\.json/);
   });
 
   it('serves pages rendered with hono/jsx and stops cleanly on SIGTERM', async () => {
