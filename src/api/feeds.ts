@@ -29,7 +29,8 @@ const CAP_FILE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 const SUMMARY_MAX = 500;
 const SUMMARY_CACHE_MAX = 1000;
 
-const atomBuilder = new XMLBuilder({
+/** Shared with the notices feed (src/api/notices-feed.ts): entities escaped, never string templates. */
+export const atomBuilder = new XMLBuilder({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   format: true,
@@ -61,7 +62,8 @@ function readEntryText(record: CapMessageRecord): EntryText {
   return { headline, summary };
 }
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 32);
+/** A short content hash, for ETags. */
+export const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 32);
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison. */
 function etagMatches(header: string, etag: string): boolean {
@@ -70,10 +72,10 @@ function etagMatches(header: string, etag: string): boolean {
   return header.split(',').some((tag) => bare(tag) === bare(etag));
 }
 
-const wholeSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
+export const wholeSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
 /** If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.1.3). */
-function isNotModified(c: Context, etag: string, lastModified: Date | null): boolean {
+export function isNotModified(c: Context, etag: string, lastModified: Date | null): boolean {
   const ifNoneMatch = c.req.header('if-none-match');
   if (ifNoneMatch !== undefined) return etagMatches(ifNoneMatch, etag);
   const ifModifiedSince = c.req.header('if-modified-since');

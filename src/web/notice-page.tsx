@@ -1,21 +1,30 @@
 import { Hono } from 'hono';
-import type { FC } from 'hono/jsx';
+import type { Child, FC } from 'hono/jsx';
+import { createNoticesFeedRoutes } from '../api/notices-feed.ts';
 import type { Deps } from '../deps.ts';
-import { CATEGORY_EN, SEVERITY_COLOUR, SEVERITY_WORD } from '../domain/labels.ts';
-import type { Area } from '../domain/notice.ts';
+import { SEVERITY_WORD } from '../domain/labels.ts';
 import type { Revision } from '../domain/revision.ts';
-import { En, formatJst, formatJstEn, isoJst, Layout, sendPage } from './layout.tsx';
+import { changedFields, type PublicField } from '../domain/revision-changes.ts';
+import { sendCachedPage } from './cached-page.ts';
+import { En, formatJst, formatJstEn, Layout, sendPage } from './layout.tsx';
+import { createNoticeListRoutes } from './notice-list-page.tsx';
+import {
+  AreaWords,
+  CategoryWords,
+  FIELD_WORD,
+  feedLinkHead,
+  issuer,
+  JstTime,
+  KIND_WORD,
+  NOTICE_CSS,
+  NOTICES_PATH,
+  type NoticeRenderContext,
+  PUBLIC_NOTICE_CACHE,
+  SeverityBadge,
+} from './notice-parts.tsx';
+import { createPublicNoticeQuery } from './public-notice-query.ts';
 
-export type NoticePageDeps = Pick<Deps, 'store' | 'areas' | 'config'>;
-
-/** Short: a correction or cancellation must reach readers within a minute, yet a burst of readers is cached. */
-export const NOTICE_PAGE_CACHE = 'public, max-age=60';
-
-const KIND_WORD = {
-  alert: { ja: '発表', en: 'Issued' },
-  update: { ja: '訂正', en: 'Corrected' },
-  cancel: { ja: '取消', en: 'Cancelled' },
-} as const;
+export type NoticePageDeps = Pick<Deps, 'store' | 'areas' | 'config' | 'links'>;
 
 const Paragraphs: FC<{ text: string }> = ({ text }) => {
   const paragraphs = text
@@ -39,28 +48,186 @@ const Paragraphs: FC<{ text: string }> = ({ text }) => {
   );
 };
 
-interface NoticePageProps {
+const safeLink = (link: string | null): string | null => (link && /^https?:\/\//i.test(link) ? link : null);
+
+/** One field's value as a resident reads it, for the before → after of a correction. */
+const FieldValue: FC<{ field: Exclude<PublicField, 'body'>; revision: Revision; ctx: NoticeRenderContext }> = ({
+  field,
+  revision,
+  ctx,
+}) => {
+  const none = (
+    <>
+      なし <span lang="en">(none)</span>
+    </>
+  );
+  switch (field) {
+    case 'title':
+      return <>{revision.title}</>;
+    case 'severity':
+      return (
+        <>
+          {SEVERITY_WORD.ja[revision.severity]} <span lang="en">({SEVERITY_WORD.en[revision.severity]})</span>
+        </>
+      );
+    case 'category':
+      return <CategoryWords category={revision.category} />;
+    case 'areas':
+      return <AreaWords areas={revision.areas.map(ctx.areaName)} city={ctx.city} />;
+    case 'expiresAt':
+      return revision.expiresAt ? <JstTime at={revision.expiresAt} /> : none;
+    case 'department':
+      return <>{issuer(revision.department, ctx.city)}</>;
+    case 'link':
+      return revision.link ? revision.link : none;
+  }
+};
+
+const FieldName: FC<{ field: PublicField }> = ({ field }) => (
+  <strong>
+    {FIELD_WORD[field].ja} <span lang="en">{FIELD_WORD[field].en}</span>:
+  </strong>
+);
+
+/** 変更点: each field the latest correction changed, before → after. */
+const WhatChanged: FC<{ before: Revision; after: Revision; ctx: NoticeRenderContext }> = ({ before, after, ctx }) => {
+  const fields = changedFields(before, after);
+  return (
+    <section class="changes" aria-labelledby="changes">
+      <h2 id="changes">
+        変更点 <span lang="en">What changed</span>
+      </h2>
+      <p>
+        第{before.revision}版からの変更
+        <En>Changes from revision {before.revision}</En>
+      </p>
+      {fields.length === 0 ? (
+        <p>
+          お知らせの内容に変更はありません。<En>Nothing residents read has changed.</En>
+        </p>
+      ) : (
+        <ul>
+          {fields.map((field) =>
+            field === 'body' ? (
+              <li>
+                <FieldName field="body" /> 訂正されました。下の本文が訂正後の内容です。
+                <En>Corrected; the text below is the corrected one.</En>
+                <details>
+                  <summary>
+                    訂正前の本文 <span lang="en">Text before the correction</span>
+                  </summary>
+                  <div class="withdrawn">
+                    <Paragraphs text={before.body} />
+                  </div>
+                </details>
+              </li>
+            ) : (
+              <li>
+                <FieldName field={field} />{' '}
+                <span class="vh">
+                  訂正前 <span lang="en">before</span>:{' '}
+                </span>
+                <FieldValue field={field} revision={before} ctx={ctx} />
+                <span class="arrow" aria-hidden="true">
+                  →
+                </span>
+                <span class="vh">
+                  訂正後 <span lang="en">after</span>:{' '}
+                </span>
+                <FieldValue field={field} revision={after} ctx={ctx} />
+              </li>
+            ),
+          )}
+        </ul>
+      )}
+    </section>
+  );
+};
+
+const Facts: FC<{ shown: Revision; first: Revision; corrected: Revision | undefined; ctx: NoticeRenderContext }> = ({
+  shown,
+  first,
+  corrected,
+  ctx,
+}) => {
+  const row = (ja: string, en: string, value: Child) => (
+    <>
+      <dt>
+        {ja} <span lang="en">{en}</span>
+      </dt>
+      <dd>{value}</dd>
+    </>
+  );
+  return (
+    <dl class="facts">
+      {row('重要度', 'Severity', <SeverityBadge severity={shown.severity} />)}
+      {row('分類', 'Category', <CategoryWords category={shown.category} />)}
+      {row('対象地域', 'Area', <AreaWords areas={shown.areas.map(ctx.areaName)} city={ctx.city} />)}
+      {row('発表元', 'Issued by', issuer(shown.department, ctx.city))}
+      {row('発表日時', 'Issued', <JstTime at={first.sentAt} />)}
+      {corrected && row('訂正日時', 'Corrected', <JstTime at={corrected.sentAt} />)}
+      {shown.expiresAt && row('有効期限', 'Expires', <JstTime at={shown.expiresAt} />)}
+    </dl>
+  );
+};
+
+const History: FC<{ revisions: Revision[] }> = ({ revisions }) => (
+  <section aria-labelledby="history">
+    <h2 id="history">
+      更新の履歴 <span lang="en">History</span>
+    </h2>
+    <ol class="history">
+      {revisions.map((r, i) => {
+        const before = revisions[i - 1];
+        const fields = r.kind === 'update' && before ? changedFields(before, r) : [];
+        return (
+          <li id={`revision-${r.revision}`}>
+            第{r.revision}版 {KIND_WORD[r.kind].ja} <span lang="en">({KIND_WORD[r.kind].en})</span>:{' '}
+            <JstTime at={r.sentAt} />
+            {r.kind === 'update' && ` — 第${r.revision - 1}版を訂正`}
+            {fields.length > 0 && (
+              <>
+                {`（${fields.map((f) => FIELD_WORD[f].ja).join('、')}）`}
+                <span lang="en"> ({fields.map((f) => FIELD_WORD[f].en).join(', ')})</span>
+              </>
+            )}
+          </li>
+        );
+      })}
+    </ol>
+  </section>
+);
+
+interface NoticeBodyProps {
   /** Public revisions, oldest first: those whose time has come. */
   revisions: Revision[];
-  areaName: (code: string) => Area;
-  city: { name: string; nameEn: string };
+  ctx: NoticeRenderContext;
+  now: Date;
 }
 
-const NoticeBody: FC<NoticePageProps> = ({ revisions, areaName, city }) => {
+const NoticeBody: FC<NoticeBodyProps> = ({ revisions, ctx, now }) => {
   const latest = revisions[revisions.length - 1] as Revision;
+  const first = revisions[0] as Revision;
   const cancelled = latest.kind === 'cancel';
   // A cancellation carries only its reason; what was withdrawn is the revision before it.
   const shown = cancelled ? (revisions[revisions.length - 2] ?? latest) : latest;
-  const severity = { ja: SEVERITY_WORD.ja[shown.severity], en: SEVERITY_WORD.en[shown.severity] };
-  const areas = shown.areas.length === 0 ? [] : shown.areas.map(areaName);
-  const link = shown.link && /^https?:\/\//i.test(shown.link) ? shown.link : null;
+  const previous = latest.kind === 'update' ? revisions[revisions.length - 2] : undefined;
+  const corrected = revisions.filter((r) => r.kind === 'update').at(-1);
+  const expired = !cancelled && shown.expiresAt !== null && shown.expiresAt <= now;
+  const link = safeLink(shown.link);
   return (
     <article aria-labelledby="notice-title">
       {cancelled && (
         <div class="banner cancel" role="status">
-          この通知は {formatJst(latest.sentAt)} に取り消されました。
-          <En>This notice was cancelled on {formatJstEn(latest.sentAt)}.</En>
+          この通知は {formatJst(latest.sentAt)} に取り消されました。下の内容は現在有効ではありません。
+          <En>This notice was cancelled on {formatJstEn(latest.sentAt)}. What follows is no longer in force.</En>
           {latest.body.trim() !== '' && <p>取消の理由: {latest.body}</p>}
+        </div>
+      )}
+      {expired && shown.expiresAt && (
+        <div class="banner cancel" role="status">
+          この通知は {formatJst(shown.expiresAt)} に有効期限が切れました。
+          <En>This notice expired on {formatJstEn(shown.expiresAt)}.</En>
         </div>
       )}
       {!cancelled && latest.kind === 'update' && (
@@ -81,76 +248,36 @@ const NoticeBody: FC<NoticePageProps> = ({ revisions, areaName, city }) => {
         {cancelled && <span>【取消】</span>}
         {shown.title}
       </h1>
-      <dl class="facts">
-        <dt>
-          重要度 <span lang="en">Severity</span>
-        </dt>
-        <dd>
-          <span class="badge" style={`background:${SEVERITY_COLOUR[shown.severity]}`}>
-            {severity.ja}
-          </span>{' '}
-          <span lang="en">{severity.en}</span>
-        </dd>
-        <dt>
-          分類 <span lang="en">Category</span>
-        </dt>
-        <dd>
-          {shown.category} <span lang="en">/ {CATEGORY_EN[shown.category]}</span>
-        </dd>
-        <dt>
-          対象地域 <span lang="en">Area</span>
-        </dt>
-        <dd>
-          {areas.length === 0 ? (
-            <>
-              {city.name}全域 <span lang="en">/ All of {city.nameEn}</span>
-            </>
-          ) : (
-            areas.map((a) => a.name).join('、')
+      <Facts shown={shown} first={first} corrected={cancelled ? undefined : corrected} ctx={ctx} />
+      {cancelled ? (
+        <details>
+          <summary>
+            取り消された内容 <span lang="en">The withdrawn text</span>
+          </summary>
+          <div class="withdrawn">
+            <Paragraphs text={shown.body} />
+          </div>
+        </details>
+      ) : (
+        <>
+          {previous && <WhatChanged before={previous} after={latest} ctx={ctx} />}
+          <Paragraphs text={shown.body} />
+          {link && (
+            <p>
+              関連リンク <span lang="en">Related link</span>:{' '}
+              <a href={link} rel="noopener noreferrer external">
+                {link}
+              </a>
+            </p>
           )}
-        </dd>
-        <dt>
-          発表日時 <span lang="en">Issued</span>
-        </dt>
-        <dd>
-          <time datetime={isoJst(shown.sentAt)}>{formatJst(shown.sentAt)}</time>
-        </dd>
-        {shown.expiresAt && (
-          <>
-            <dt>
-              有効期限 <span lang="en">Expires</span>
-            </dt>
-            <dd>
-              <time datetime={isoJst(shown.expiresAt)}>{formatJst(shown.expiresAt)}</time>
-            </dd>
-          </>
-        )}
-      </dl>
-      <Paragraphs text={shown.body} />
-      {link && (
-        <p>
-          関連リンク <span lang="en">Related link</span>:{' '}
-          <a href={link} rel="noopener noreferrer external">
-            {link}
-          </a>
-        </p>
+        </>
       )}
-      {revisions.length > 1 && (
-        <section aria-labelledby="history">
-          <h2 id="history">
-            更新の履歴 <span lang="en">History</span>
-          </h2>
-          <ol class="history">
-            {revisions.map((r) => (
-              <li>
-                第{r.revision}版 {KIND_WORD[r.kind].ja} <span lang="en">({KIND_WORD[r.kind].en})</span>:{' '}
-                <time datetime={isoJst(r.sentAt)}>{formatJst(r.sentAt)}</time>
-                {r.kind === 'update' && ` — 第${r.revision - 1}版を訂正`}
-              </li>
-            ))}
-          </ol>
-        </section>
-      )}
+      {revisions.length > 1 && <History revisions={revisions} />}
+      <p>
+        <a href={NOTICES_PATH}>
+          発表中のお知らせ一覧 <span lang="en">All active notices</span>
+        </a>
+      </p>
     </article>
   );
 };
@@ -162,25 +289,35 @@ const NotFoundBody: FC = () => (
       このアドレスのお知らせはありません。リンクが途中で切れていないか確かめてください。
       <En>No notice exists at this address. Check that the link is complete.</En>
     </p>
+    <p>
+      <a href={NOTICES_PATH}>
+        発表中のお知らせ一覧 <span lang="en">All active notices</span>
+      </a>
+    </p>
   </>
 );
 
-/** GET /notices/:id — the public page of a notice, which every message links to. */
+/**
+ * The residents' public notice pages: GET /notices/:id (which every message links to), the
+ * list at GET /notices and its Atom feed at GET /notices.atom.
+ */
 export function createNoticePageRoutes(deps: NoticePageDeps): Hono {
   const app = new Hono();
   const city = { name: deps.config.city.name, nameEn: deps.config.city.nameEn };
-  const areaName = (code: string): Area => deps.areas.get(code) ?? { code, name: code, nameEn: code };
+  const ctx: NoticeRenderContext = {
+    city,
+    areaName: (code) => deps.areas.get(code) ?? { code, name: code, nameEn: code },
+  };
+  const query = createPublicNoticeQuery(deps.store);
+  const head = `${NOTICE_CSS}${feedLinkHead(city)}`;
 
   app.get('/notices/:id', async (c) => {
     const id = c.req.param('id');
-    const notice = id.length <= 100 ? await deps.store.notices.get(id) : undefined;
     const now = new Date();
-    // A scheduled revision is not public before its time: residents must not read it first on the web.
-    const revisions = notice
-      ? (await deps.store.notices.revisions(id)).filter((r) => !r.scheduledAt || r.scheduledAt <= now)
-      : [];
-    const latest = revisions[revisions.length - 1];
-    if (!latest) {
+    const revisions = id.length <= 100 ? await query.noticeRevisions(id, now) : undefined;
+    const latest = revisions?.[revisions.length - 1];
+    if (!revisions || !latest) {
+      // Unknown, not yet approved or not yet due: all look alike from outside.
       return sendPage(
         c,
         <Layout title="お知らせが見つかりません / Not found" siteName={city.name} siteNameEn={city.nameEn}>
@@ -192,15 +329,16 @@ export function createNoticePageRoutes(deps: NoticePageDeps): Hono {
     }
     const shown = latest.kind === 'cancel' ? (revisions[revisions.length - 2] ?? latest) : latest;
     const title = `${latest.kind === 'cancel' ? '【取消】' : ''}${shown.title} | ${city.name}`;
-    return sendPage(
+    return sendCachedPage(
       c,
       <Layout title={title} siteName={city.name} siteNameEn={city.nameEn}>
-        <NoticeBody revisions={revisions} areaName={areaName} city={city} />
+        <NoticeBody revisions={revisions} ctx={ctx} now={now} />
       </Layout>,
-      200,
-      NOTICE_PAGE_CACHE,
+      { cacheControl: PUBLIC_NOTICE_CACHE, head },
     );
   });
 
+  app.route('/', createNoticeListRoutes({ query, ctx, head }));
+  app.route('/', createNoticesFeedRoutes({ query, links: deps.links, config: deps.config }));
   return app;
 }

@@ -28,7 +28,7 @@ describe('GET /notices/:id', () => {
     );
     const res = await h.app.request(`/notices/${id}`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=30');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     const html = await res.text();
     expect(html).toMatch(/^<!DOCTYPE html><html lang="ja">/);
