@@ -92,7 +92,7 @@ const toWholeSecond = (date: Date): Date => new Date(Math.floor(date.getTime() /
  * XML 1.0 cannot carry most control characters even escaped, and a lone surrogate is not
  * UTF-8: text pasted from other tools would otherwise make the whole message unparsable.
  */
-function xmlText(text: string): string {
+export function xmlText(text: string): string {
   return text
     .replace(/\r\n?/g, '\n')
     .replace(/[^\t\n\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')

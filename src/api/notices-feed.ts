@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { formatCapTime, truncateGraphemes } from '../../channels/cap/build-cap.ts';
+import { formatCapTime, truncateGraphemes, xmlText } from '../../channels/cap/build-cap.ts';
 import type { Config } from '../config.ts';
 import type { Links } from '../domain/links.ts';
 import { markedTitle } from '../domain/marks.ts';
@@ -25,18 +25,12 @@ const SUMMARY_MAX = 500;
  * XML 1.0 cannot carry most control characters even escaped (as in the CAP builder): text
  * pasted from other tools would otherwise make the whole feed unparsable.
  */
-const xmlSafe = (text: string): string =>
-  text
-    .replace(/\r\n?/g, '\n')
-    .replace(/[^\t\n\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
-    .trim();
-
 function summaryOf(revision: Revision): string {
   if (revision.kind === 'cancel') {
     const reason = revision.body.trim();
     return `この通知は取り消されました。${reason === '' ? '' : `理由: ${reason}`} (This notice was cancelled.)`;
   }
-  return truncateGraphemes(xmlSafe(revision.body), SUMMARY_MAX);
+  return truncateGraphemes(xmlText(revision.body), SUMMARY_MAX);
 }
 
 const key = (r: Revision): string => `${r.noticeId}/${r.revision}`;
@@ -96,12 +90,12 @@ export function createNoticesFeedRoutes(deps: NoticesFeedDeps): Hono {
       '@_xmlns': 'http://www.w3.org/2005/Atom',
       '@_xml:lang': 'ja',
       id: feedUrl,
-      title: xmlSafe(title),
-      subtitle: xmlSafe(
+      title: xmlText(title),
+      subtitle: xmlText(
         `${city.name}が発表している有効なお知らせと最近の訂正・取消。Active notices of ${city.nameEn}, with recent corrections and cancellations.`,
       ),
       updated: formatCapTime(lastChange ?? new Date(0)),
-      author: { name: xmlSafe(`${city.name} (${city.nameEn})`) },
+      author: { name: xmlText(`${city.name} (${city.nameEn})`) },
       link: [
         { '@_rel': 'self', '@_type': 'application/atom+xml', '@_href': feedUrl },
         { '@_rel': 'alternate', '@_type': 'text/html', '@_href': `${base}${NOTICES_PATH}` },
@@ -112,9 +106,9 @@ export function createNoticesFeedRoutes(deps: NoticesFeedDeps): Hono {
         return {
           // The page's history lists each revision under this fragment.
           id: `${pageUrl}#revision-${r.revision}`,
-          title: xmlSafe(markedTitle(r, 'ja')),
+          title: xmlText(markedTitle(r, 'ja')),
           updated: formatCapTime(r.sentAt),
-          author: { name: xmlSafe(issuer(r.department, city)) },
+          author: { name: xmlText(issuer(r.department, city)) },
           category: { '@_term': r.category },
           summary: summaryOf(r),
           link: { '@_rel': 'alternate', '@_type': 'text/html', '@_href': pageUrl },
