@@ -210,6 +210,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('at', 'text', (c: any) => c.notNull())
           .execute();
         await db.schema.alterTable('revisions').addColumn('department', 'text').execute();
+        // The console's audit view filters by action or by actor, newest first.
+        await db.schema.createIndex('audit_log_action').on('audit_log').columns(['action', 'id']).execute();
+        await db.schema.createIndex('audit_log_actor').on('audit_log').columns(['actor', 'id']).execute();
         await db.schema.createIndex('notice_approvals_notice').on('notice_approvals').columns(['notice_id', 'id']).execute();
         await db.schema
           .createTable('staff_sessions')

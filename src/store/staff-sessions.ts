@@ -52,7 +52,12 @@ export function createStaffSessionRepo(db: Db) {
     },
 
     /** The live session for a cookie's secret, or undefined when it ended, idled out or its token was revoked. */
-    async find(secret: string, lifetime: SessionLifetime, now = new Date()): Promise<ConsoleSession | undefined> {
+    async find(
+      secret: string,
+      lifetime: SessionLifetime,
+      options: { now?: Date; touch?: boolean } = {},
+    ): Promise<ConsoleSession | undefined> {
+      const now = options.now ?? new Date();
       const idHash = hashToken(secret);
       const row = await k
         .selectFrom('staff_sessions as s')
@@ -69,7 +74,7 @@ export function createStaffSessionRepo(db: Db) {
         return undefined;
       }
       // Written at most once a minute, so following a notice's progress is not a stream of writes.
-      if (now.getTime() - Date.parse(row.last_seen_at) > 60_000) {
+      if (options.touch !== false && now.getTime() - Date.parse(row.last_seen_at) > 60_000) {
         await k
           .updateTable('staff_sessions')
           .set({ last_seen_at: toIso(now) })

@@ -97,10 +97,25 @@ describe('console sign-in and sessions', () => {
     const lifetime = { absoluteMs: 60_000, idleMs: 30_000 };
     const t0 = new Date('2026-11-26T00:00:00Z');
     const s = await deps.store.staffSessions.create(id, lifetime, t0);
-    expect(await deps.store.staffSessions.find(s.secret, lifetime, new Date(t0.getTime() + 20_000))).toBeDefined();
-    expect(await deps.store.staffSessions.find(s.secret, lifetime, new Date(t0.getTime() + 61_000))).toBeUndefined();
+    expect(
+      await deps.store.staffSessions.find(s.secret, lifetime, { now: new Date(t0.getTime() + 20_000) }),
+    ).toBeDefined();
+    expect(
+      await deps.store.staffSessions.find(s.secret, lifetime, { now: new Date(t0.getTime() + 61_000) }),
+    ).toBeUndefined();
     const idle = await deps.store.staffSessions.create(id, lifetime, t0);
-    expect(await deps.store.staffSessions.find(idle.secret, lifetime, new Date(t0.getTime() + 31_000))).toBeUndefined();
+    expect(
+      await deps.store.staffSessions.find(idle.secret, lifetime, { now: new Date(t0.getTime() + 31_000) }),
+    ).toBeUndefined();
+    // A poll that does not count as activity leaves the idle clock running; a request does not.
+    const long = { absoluteMs: 600_000, idleMs: 90_000 };
+    const t = (ms: number) => new Date(t0.getTime() + ms);
+    const polled = await deps.store.staffSessions.create(id, long, t0);
+    expect(await deps.store.staffSessions.find(polled.secret, long, { now: t(70_000), touch: false })).toBeDefined();
+    expect(await deps.store.staffSessions.find(polled.secret, long, { now: t(95_000) })).toBeUndefined();
+    const used = await deps.store.staffSessions.create(id, long, t0);
+    expect(await deps.store.staffSessions.find(used.secret, long, { now: t(70_000) })).toBeDefined();
+    expect(await deps.store.staffSessions.find(used.secret, long, { now: t(95_000) })).toBeDefined();
   });
 
   it('gives a page only to the roles it names', async () => {

@@ -56,7 +56,10 @@ export function loadSession(options: SessionOptions): MiddlewareHandler<ConsoleE
   return async (c, next) => {
     const secret = sessionSecretOf(c, options);
     if (secret) {
-      const session = await options.sessions.find(secret, options.lifetime);
+      // A page that polls on its own (the queue board's API) is not a person at the desk: it
+      // must not keep an unattended session from idling out.
+      const touch = !(c.req.method === 'GET' && c.req.path.startsWith('/console/queues/api/'));
+      const session = await options.sessions.find(secret, options.lifetime, { touch });
       if (session) {
         c.set('session', session);
         c.set('staff', session.identity);
