@@ -2,7 +2,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Links } from '../domain/links.ts';
 import { CATEGORIES, CHANNEL_IDS, MODES, SEVERITIES } from '../domain/notice.ts';
 import type { Revision } from '../domain/revision.ts';
-import type { NoticeInput, NoticeService } from '../services/notices.ts';
+import {
+  type ApprovalResult,
+  type ApprovalState,
+  DEPARTMENT_MAX,
+  type NoticeInput,
+  type NoticeService,
+  type ResubmitInput,
+} from '../services/notices.ts';
 import type { Notice } from '../store/notices.ts';
 import type { TokenRepo } from '../store/tokens.ts';
 import { requireRole } from './auth.ts';
@@ -38,7 +45,23 @@ const noticeFields = {
     .max(2000)
     .nullable(),
   expiresAt: isoDateTime.nullable(),
+  department: z.string().trim().max(DEPARTMENT_MAX).nullable().openapi({
+    description:
+      '発表する課（住民に表示）。省略時は市として / the issuing section, shown to residents; default: the city',
+    example: '危機管理防災課',
+  }),
 };
+
+const DerivedStatusEnum = z.enum([
+  'pending_approval',
+  'returned',
+  'scheduled',
+  'queued',
+  'sending',
+  'completed',
+  'completed_with_failures',
+  'cancelled',
+]);
 
 export const NoticeBody = z
   .strictObject({
@@ -53,6 +76,11 @@ export const NoticeBody = z
       .optional()
       .openapi({ description: '未来なら予約配信 / a future time sends later' }),
     link: noticeFields.link.optional(),
+    department: noticeFields.department.optional(),
+    requestApproval: z.boolean().optional().openapi({
+      description:
+        '承認を申請する（承認されるまで配信しない）。作成者(author)が緊急の通知を出すときに必要 / submit for approval (nothing is sent until approved); how an author sends an emergency',
+    }),
   })
   .openapi('NoticeInput');
 
@@ -67,8 +95,78 @@ const CorrectionBody = z
     channels: noticeFields.channels.optional(),
     link: noticeFields.link.optional(),
     expiresAt: noticeFields.expiresAt.optional(),
+    department: noticeFields.department.optional(),
   })
   .openapi('NoticeCorrection');
+
+const ResubmitBody = z
+  .strictObject({
+    title: noticeFields.title.optional(),
+    body: noticeFields.body.optional(),
+    severity: noticeFields.severity.optional(),
+    category: noticeFields.category.optional(),
+    topics: noticeFields.topics.optional(),
+    areas: noticeFields.areas.optional(),
+    channels: noticeFields.channels.optional(),
+    mode: z.enum(MODES).optional(),
+    link: noticeFields.link.optional(),
+    expiresAt: noticeFields.expiresAt.optional(),
+    scheduledAt: isoDateTime.nullable().optional(),
+    department: noticeFields.department.optional(),
+    comment: z
+      .string()
+      .trim()
+      .max(2000)
+      .optional()
+      .openapi({ description: '承認者への一言 / a note to the approvers' }),
+  })
+  .openapi('NoticeResubmission');
+
+const ApproveBody = z
+  .strictObject({
+    comment: z.string().trim().max(2000).optional().openapi({ example: '内容を確認しました。' }),
+  })
+  .openapi('NoticeApproval');
+
+const ReturnBody = z
+  .strictObject({
+    comment: z.string().max(2000).optional().openapi({
+      description: '必須: 何を直すか / required: what to change',
+      example: '避難所の名前を確認してください。',
+    }),
+  })
+  .openapi('NoticeReturn');
+
+const ApprovalOut = z
+  .object({
+    required: z.number().int().openapi({
+      description:
+        '配信に必要な承認の数（承認不要で配信した通知は 0） / approvals needed before sending (0: sent without review)',
+    }),
+    received: z
+      .number()
+      .int()
+      .openapi({ description: '最新の申請以降の承認者数 / distinct approvers since the latest submission' }),
+    approvals: z.array(
+      z.object({
+        decision: z.enum(['submitted', 'approved', 'returned']),
+        actor: z.string(),
+        comment: z.string().nullable(),
+        at: z.string(),
+      }),
+    ),
+  })
+  .openapi('Approval');
+
+const ApprovalResultOut = z
+  .object({
+    id: z.string(),
+    revision: z.number().int(),
+    status: z.enum(['pending_approval', 'returned', 'scheduled', 'queued', 'dispatched', 'cancelled']),
+    released: z.boolean().openapi({ description: 'この操作で配信キューに入った / this step sent it to the queue' }),
+    approval: ApprovalOut,
+  })
+  .openapi('ApprovalResult');
 
 const CancelBody = z
   .strictObject({
@@ -80,7 +178,7 @@ const Accepted = z
   .object({
     id: z.string(),
     revision: z.number().int(),
-    status: z.string().openapi({ description: 'scheduled | queued | cancelled' }),
+    status: z.string().openapi({ description: 'pending_approval | scheduled | queued | cancelled' }),
   })
   .openapi('NoticeAccepted');
 
@@ -114,6 +212,7 @@ const RevisionOut = z
     areas: z.array(z.string()),
     channels: z.array(z.enum(CHANNEL_IDS)),
     link: z.string().nullable(),
+    department: z.string().nullable(),
     capIdentifier: z.string(),
     sentAt: z.string(),
     expiresAt: z.string().nullable(),
@@ -127,8 +226,9 @@ const RevisionOut = z
   .openapi('Revision');
 
 const NoticeDetailOut = NoticeSummary.extend({
-  status: z.enum(['scheduled', 'queued', 'sending', 'completed', 'completed_with_failures', 'cancelled']),
+  status: DerivedStatusEnum,
   revisions: z.array(RevisionOut),
+  approval: ApprovalOut,
 }).openapi('NoticeDetail');
 
 const DeliveryOut = z
@@ -174,6 +274,8 @@ export function toNoticeInput(body: z.infer<typeof NoticeBody>): NoticeInput {
   if (body.areas) input.areas = body.areas;
   if (body.channels) input.channels = body.channels;
   if (body.mode) input.mode = body.mode;
+  if (body.department !== undefined) input.department = body.department || null;
+  if (body.requestApproval) input.requestApproval = true;
   return input;
 }
 
@@ -207,6 +309,7 @@ function revisionOut(r: Revision & { counts: Record<string, z.infer<typeof Count
     areas: r.areas,
     channels: r.channels,
     link: r.link,
+    department: r.department,
     capIdentifier: r.capIdentifier,
     sentAt: r.sentAt.toISOString(),
     expiresAt: iso(r.expiresAt),
@@ -217,16 +320,40 @@ function revisionOut(r: Revision & { counts: Record<string, z.infer<typeof Count
   };
 }
 
+function approvalOut(a: ApprovalState) {
+  return {
+    required: a.required,
+    received: a.received,
+    approvals: a.approvals.map((s) => ({
+      decision: s.decision,
+      actor: s.actor,
+      comment: s.comment,
+      at: s.at.toISOString(),
+    })),
+  };
+}
+
+function approvalResult(r: ApprovalResult) {
+  return {
+    id: r.notice.id,
+    revision: r.notice.currentRevision,
+    status: r.notice.status,
+    released: r.released,
+    approval: approvalOut(r.approval),
+  };
+}
+
 export interface NoticeRoutesDeps {
   tokens: Pick<TokenRepo, 'verify'>;
   notices: NoticeService;
   links: Links;
 }
 
-/** The staff API for notices: post, list, read, correct, cancel, retry, preview. */
+/** The staff API for notices: post, list, read, correct, cancel, retry, preview, and approval. */
 export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps) {
   const app = createRouter();
   const author = requireRole(tokens, 'author');
+  const approver = requireRole(tokens, 'approver');
 
   app.openapi(
     createRoute({
@@ -321,7 +448,12 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
     async (c) => {
       const detail = await notices.get(c.req.valid('param').id);
       return c.json(
-        { ...summary(detail.notice, links), status: detail.status, revisions: detail.revisions.map(revisionOut) },
+        {
+          ...summary(detail.notice, links),
+          status: detail.status,
+          revisions: detail.revisions.map(revisionOut),
+          approval: approvalOut(detail.approval),
+        },
         200,
       );
     },
@@ -427,6 +559,7 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
           ...(b.channels !== undefined ? { channels: b.channels } : {}),
           ...(b.link !== undefined ? { link: b.link } : {}),
           ...(b.expiresAt !== undefined ? { expiresAt: dateOrNull(b.expiresAt) } : {}),
+          ...(b.department !== undefined ? { department: b.department || null } : {}),
         },
         c.get('staff'),
       );
@@ -499,6 +632,107 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
       const id = c.req.valid('param').id;
       const r = await notices.retry(id, c.get('staff'));
       return c.json({ id, ...r }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notices/{id}/approve',
+      tags: ['approval'],
+      summary: '承認する / Approve',
+      description:
+        '承認待ちの通知を承認する。必要な数（緊急は EMERGENCY_APPROVALS、それ以外は 1）の別々の承認者がそろうと配信キューに入る。申請者本人は承認できない。 / Approves a notice waiting for approval; once enough distinct approvers have approved (EMERGENCY_APPROVALS for an emergency, else 1) it is queued. Nobody approves their own submission.',
+      security: bearer,
+      middleware: [approver] as const,
+      request: {
+        params: IdParam,
+        body: { content: { 'application/json': { schema: ApproveBody } }, required: false },
+      },
+      responses: {
+        200: {
+          description: '承認した / Approved',
+          content: { 'application/json': { schema: ApprovalResultOut } },
+        },
+        ...errorResponses(400, 401, 403, 404, 409, 415, 503),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const result = await notices.approve(c.req.valid('param').id, body.comment, c.get('staff'));
+      return c.json(approvalResult(result), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notices/{id}/return',
+      tags: ['approval'],
+      summary: '差し戻す / Return for changes',
+      description:
+        '承認待ちの通知を、直すことをコメントに書いて作成者に差し戻す。何も配信しない。 / Sends a notice waiting for approval back to its author with a comment; nothing is sent.',
+      security: bearer,
+      middleware: [approver] as const,
+      request: {
+        params: IdParam,
+        body: { content: { 'application/json': { schema: ReturnBody } }, required: true },
+      },
+      responses: {
+        200: {
+          description: '差し戻した / Returned',
+          content: { 'application/json': { schema: ApprovalResultOut } },
+        },
+        ...errorResponses(400, 401, 403, 404, 409, 415),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const result = await notices.returnForChanges(c.req.valid('param').id, body.comment, c.get('staff'));
+      return c.json(approvalResult(result), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/notices/{id}/resubmit',
+      tags: ['approval'],
+      summary: '直して再申請する / Change and resubmit',
+      description:
+        '差し戻された通知の内容を直して、もう一度承認を申請する（第1版をそのまま書き換える。承認は最初から）。 / Changes a returned notice and submits it again: revision 1 is rewritten in place (nothing was sent) and approvals start over.',
+      security: bearer,
+      middleware: [author] as const,
+      request: {
+        params: IdParam,
+        body: { content: { 'application/json': { schema: ResubmitBody } }, required: true },
+      },
+      responses: {
+        200: {
+          description: '再申請した / Resubmitted',
+          content: { 'application/json': { schema: ApprovalResultOut } },
+        },
+        ...errorResponses(400, 401, 403, 404, 409, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { comment, ...b } = c.req.valid('json');
+      const changes: ResubmitInput = {
+        ...(b.title !== undefined ? { title: b.title } : {}),
+        ...(b.body !== undefined ? { body: b.body } : {}),
+        ...(b.severity !== undefined ? { severity: b.severity } : {}),
+        ...(b.category !== undefined ? { category: b.category } : {}),
+        ...(b.topics !== undefined ? { topics: b.topics } : {}),
+        ...(b.areas !== undefined ? { areas: b.areas } : {}),
+        ...(b.channels !== undefined ? { channels: b.channels } : {}),
+        ...(b.mode !== undefined ? { mode: b.mode } : {}),
+        ...(b.link !== undefined ? { link: b.link } : {}),
+        ...(b.expiresAt !== undefined ? { expiresAt: dateOrNull(b.expiresAt) } : {}),
+        ...(b.scheduledAt !== undefined ? { scheduledAt: dateOrNull(b.scheduledAt) } : {}),
+        ...(b.department !== undefined ? { department: b.department || null } : {}),
+      };
+      const result = await notices.resubmit(c.req.valid('param').id, changes, c.get('staff'), comment);
+      return c.json(approvalResult(result), 200);
     },
   );
 

@@ -4,9 +4,6 @@ import type { Revision } from './revision.ts';
 /** A notice in these states has not been approved: nobody outside city hall may read it yet. */
 export const UNAPPROVED_STATUSES = ['pending_approval', 'returned'] as const satisfies readonly NoticeStatus[];
 
-export const isUnapproved = (status: NoticeStatus): boolean =>
-  (UNAPPROVED_STATUSES as readonly NoticeStatus[]).includes(status);
-
 /** A scheduled revision is not public before its time: residents must not read it first on the web. */
 export const isDue = (revision: Revision, now: Date): boolean =>
   revision.scheduledAt === null || revision.scheduledAt <= now;

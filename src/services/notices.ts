@@ -5,12 +5,14 @@ import type { Deps } from '../deps.ts';
 import { newId } from '../domain/ids.ts';
 import type { Category, ChannelId, Locale, Mode, Severity } from '../domain/notice.ts';
 import { toNoticeView } from '../domain/notice-view.ts';
+import { UNAPPROVED_STATUSES } from '../domain/public-revisions.ts';
 import { capIdentifierFor, type Revision } from '../domain/revision.ts';
 import { severityToPriority } from '../domain/severity.ts';
 import { dispatchJobId } from '../queue/names.ts';
+import type { ApprovalStep } from '../store/approvals.ts';
 import type { DeliveryRow } from '../store/deliveries.ts';
 import type { Notice, RevisionInput } from '../store/notices.ts';
-import type { DeliveryStatus, NoticeStatus } from '../store/schema.ts';
+import type { ApprovalDecision, DeliveryStatus, NoticeStatus } from '../store/schema.ts';
 import type { StaffIdentity } from '../store/tokens.ts';
 
 /** A new notice as staff write it; optional fields take the defaults below. */
@@ -30,7 +32,15 @@ export interface NoticeInput {
   link?: string | null;
   /** The issuing section, shown to residents; absent: the city as a whole. */
   department?: string | null;
+  /**
+   * Store it for an approver to check instead of sending it (status pending_approval). The
+   * way an author sends an emergency; anyone may ask for it for any notice.
+   */
+  requestApproval?: boolean;
 }
+
+/** What a resubmission may change in a returned notice; the rest is kept. */
+export type ResubmitInput = Partial<Omit<NoticeInput, 'requestApproval'>>;
 
 /** The fields a correction may change; the rest are carried over from the current revision. */
 export type CorrectionInput = Partial<
@@ -40,7 +50,37 @@ export type CorrectionInput = Partial<
   >
 >;
 
-export type DerivedStatus = 'scheduled' | 'queued' | 'sending' | 'completed' | 'completed_with_failures' | 'cancelled';
+export type DerivedStatus =
+  | 'pending_approval'
+  | 'returned'
+  | 'scheduled'
+  | 'queued'
+  | 'sending'
+  | 'completed'
+  | 'completed_with_failures'
+  | 'cancelled';
+
+export interface ApprovalStepView {
+  decision: ApprovalDecision;
+  actor: string;
+  comment: string | null;
+  at: Date;
+}
+
+export interface ApprovalState {
+  /**
+   * Approvals the notice needs before it is sent: EMERGENCY_APPROVALS for an emergency, 1 for
+   * anything else submitted for approval, 0 for a notice that went out without review.
+   */
+  required: number;
+  /** Distinct approvers since the latest submission (the only ones that count). */
+  received: number;
+  /** Every step, oldest first. */
+  approvals: ApprovalStepView[];
+}
+
+/** Whether someone may approve a notice now, and if not the error approve() would give. */
+export type ApprovalCheck = { ok: true } | { ok: false; code: string; message: Bilingual };
 
 export type StatusCounts = Record<DeliveryStatus, number>;
 
@@ -53,6 +93,14 @@ export interface NoticeDetail {
   notice: Notice;
   status: DerivedStatus;
   revisions: RevisionDetail[];
+  approval: ApprovalState;
+}
+
+export interface ApprovalResult {
+  notice: Notice;
+  approval: ApprovalState;
+  /** True when this approval was the last one needed: the notice is now queued or scheduled. */
+  released: boolean;
 }
 
 export interface PostResult {
@@ -103,6 +151,34 @@ const EMERGENCY_NEEDS_APPROVER: Bilingual = {
   en: 'An emergency notice needs an approver token',
 };
 
+const EMERGENCY_NEEDS_APPROVAL: Bilingual = {
+  ja: '作成者(author)が緊急の通知を出すには承認が必要です。requestApproval: true を付けて承認を申請してください（承認者(approver)のトークンならそのまま配信できます）',
+  en: 'An emergency notice from an author needs approval: submit it with requestApproval: true (an approver token can post it directly)',
+};
+
+/** Statuses of a notice nobody has been sent yet, because an approver has not let it go. */
+const UNAPPROVED: NoticeStatus[] = [...UNAPPROVED_STATUSES];
+
+/** Two tokens of one name are one person: a four-eyes rule must not be met by a second token. */
+const samePerson = (step: Pick<ApprovalStep, 'actor' | 'actorTokenId'>, actor: StaffIdentity): boolean =>
+  step.actorTokenId === actor.tokenId || step.actor === actor.name;
+
+/** Only steps after the latest submission count: a resubmitted notice is approved afresh. */
+function currentRound(steps: ApprovalStep[]): ApprovalStep[] {
+  const last = steps.findLastIndex((s) => s.decision === 'submitted');
+  return last === -1 ? steps : steps.slice(last + 1);
+}
+
+/** Distinct approvers of the current round. */
+function approversOf(steps: ApprovalStep[]): number {
+  const seen: ApprovalStep[] = [];
+  for (const s of currentRound(steps)) {
+    if (s.decision !== 'approved') continue;
+    if (!seen.some((o) => o.actorTokenId === s.actorTokenId || o.actor === s.actor)) seen.push(s);
+  }
+  return seen.length;
+}
+
 /** sha256 of JSON with sorted keys, so the same request hashes the same whatever its key order. */
 export function canonicalHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
@@ -122,6 +198,10 @@ function canonicalJson(value: unknown): string {
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 
+/** As long as the API allows, so a name the console takes is one the API takes too. */
+export const DEPARTMENT_MAX = 60;
+const departmentOf = (d: string | null | undefined): string | null => d?.trim() || null;
+
 /** Delivery errors come from providers and may quote the recipient; the API never shows addresses. */
 export function redactAddresses(text: string | null): string | null {
   return text === null ? null : text.replace(/[^\s<>()"',;:@]+@[^\s<>()"',;:@]+\.[^\s<>()"',;:@]+/g, '[address]');
@@ -137,8 +217,18 @@ export function createNoticeService(deps: ServiceDeps) {
   const areaCodes = new Set(catalogue.areas.map((a) => a.code));
 
   /** Topics, areas and channels must be ones this deployment knows; errors name each bad value. */
-  function checkReferences(input: { topics?: string[]; areas?: string[]; channels?: ChannelId[] }): void {
+  function checkReferences(input: {
+    topics?: string[];
+    areas?: string[];
+    channels?: ChannelId[];
+    department?: string | null;
+  }): void {
     const fields: FieldErrors = {};
+    if ((input.department?.trim().length ?? 0) > DEPARTMENT_MAX) {
+      fields.department = [
+        { ja: `${DEPARTMENT_MAX}文字以内にしてください`, en: `at most ${DEPARTMENT_MAX} characters` },
+      ];
+    }
     const badTopics = (input.topics ?? []).filter((t) => !topicIds.has(t));
     if (badTopics.length > 0) {
       fields.topics = badTopics.map((t) => ({
@@ -196,6 +286,101 @@ export function createNoticeService(deps: ServiceDeps) {
     if (severity === 'emergency' && !hasRole(actor, 'approver')) throw forbidden('approver', EMERGENCY_NEEDS_APPROVER);
   }
 
+  /** Approvals a notice of this severity needs before it goes out, once it is under review. */
+  const approvalsNeeded = (severity: Severity): number => (severity === 'emergency' ? config.approvals.emergency : 1);
+
+  function approvalState(notice: Notice, steps: ApprovalStep[]): ApprovalState {
+    const reviewed = steps.length > 0 || UNAPPROVED.includes(notice.status);
+    return {
+      required: reviewed || notice.severity === 'emergency' ? approvalsNeeded(notice.severity) : 0,
+      received: approversOf(steps),
+      approvals: steps.map((s) => ({ decision: s.decision, actor: s.actor, comment: s.comment, at: s.at })),
+    };
+  }
+
+  /** Why this person may not approve this notice now, if they may not; the one place the rules live. */
+  function approvalRefusal(notice: Notice, steps: ApprovalStep[], actor: StaffIdentity): ApiError | undefined {
+    if (!hasRole(actor, 'approver')) return forbidden('approver');
+    if (notice.status !== 'pending_approval') return notPending(notice);
+    const submitted = steps.some((s) => s.decision === 'submitted' && samePerson(s, actor));
+    if (submitted || notice.createdBy === actor.name) {
+      return new ApiError(403, 'own_submission', {
+        ja: `通知 ${notice.id} はご自身が申請したものなので承認できません。別の承認者(approver)に依頼してください`,
+        en: `You submitted notice ${notice.id}, so you cannot approve it; ask another approver`,
+      });
+    }
+    if (currentRound(steps).some((s) => s.decision === 'approved' && samePerson(s, actor))) {
+      return new ApiError(403, 'already_approved', {
+        ja: `通知 ${notice.id} はすでに承認済みです。配信にはほかの承認者(approver)の承認が必要です`,
+        en: `You have already approved notice ${notice.id}; it needs another approver's approval`,
+      });
+    }
+    return undefined;
+  }
+
+  function notPending(notice: Notice): ApiError {
+    return new ApiError(409, 'not_pending_approval', {
+      ja: `通知 ${notice.id} は承認待ちではありません（現在: ${notice.status}）`,
+      en: `Notice ${notice.id} is not waiting for approval (status: ${notice.status})`,
+    });
+  }
+
+  /** Corrections and retries are for notices that went out; one still under review is changed by resubmitting. */
+  function refuseUnapproved(notice: Notice, what: Bilingual): void {
+    if (!UNAPPROVED.includes(notice.status)) return;
+    throw new ApiError(409, 'not_approved', {
+      ja: `通知 ${notice.id} はまだ承認されておらず配信されていないため、${what.ja}できません（${
+        notice.status === 'returned' ? '差し戻し中: 内容を直して再申請してください' : '承認待ち'
+      }）`,
+      en: `Notice ${notice.id} has not been approved or sent yet, so it cannot be ${what.en} (${
+        notice.status === 'returned' ? 'returned: change it and resubmit' : 'waiting for approval'
+      })`,
+    });
+  }
+
+  function requireComment(comment: string | undefined): string {
+    const text = comment?.trim() ?? '';
+    if (text === '') {
+      throw new ApiError(
+        400,
+        'comment_required',
+        {
+          ja: '差し戻しにはコメントが必要です: comment',
+          en: 'Returning a notice needs a comment: comment',
+        },
+        {
+          fields: {
+            comment: [
+              {
+                ja: '作成者が何を直せばよいかを書いてください',
+                en: 'say what the author should change',
+              },
+            ],
+          },
+        },
+      );
+    }
+    return text;
+  }
+
+  /**
+   * Lets an approved notice go: queued now, or scheduled when its time is still ahead (a
+   * schedule that passed while it waited means now); CAP sent becomes the time it goes out.
+   * Undefined when another request released, returned or withdrew it first.
+   */
+  async function release(notice: Notice, current: Revision, now: Date): Promise<Notice | undefined> {
+    const scheduledAt = current.scheduledAt && current.scheduledAt > now ? current.scheduledAt : null;
+    const rewritten = await store.notices.rewriteUnsent(
+      notice.id,
+      { ...contentOf(current), scheduledAt },
+      { from: ['pending_approval'], to: scheduledAt ? 'scheduled' : 'queued' },
+      now,
+    );
+    if (!rewritten) return undefined;
+    await enqueue(rewritten.revision, now);
+    return rewritten.notice;
+  }
+
   async function requireNotice(noticeId: string): Promise<{ notice: Notice; current: Revision }> {
     const notice = await store.notices.get(noticeId);
     const current = notice ? await store.notices.getRevision(noticeId, notice.currentRevision) : undefined;
@@ -245,6 +430,7 @@ export function createNoticeService(deps: ServiceDeps) {
 
   function derive(notice: Notice, current: Revision, counts: StatusCounts | undefined, now: Date): DerivedStatus {
     if (notice.status === 'cancelled') return 'cancelled';
+    if (notice.status === 'pending_approval' || notice.status === 'returned') return notice.status;
     const c = counts ?? { queued: 0, sent: 0, failed: 0, skipped: 0 };
     if (c.queued > 0) return 'sending';
     if (notice.status === 'dispatched') return c.failed > 0 ? 'completed_with_failures' : 'completed';
@@ -266,10 +452,35 @@ export function createNoticeService(deps: ServiceDeps) {
       areas: unique(input.areas ?? []),
       channels: unique(input.channels ?? channels.ids()),
       link: input.link ?? null,
-      department: input.department ?? null,
+      department: departmentOf(input.department),
       expiresAt: input.expiresAt ?? null,
       scheduledAt: input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : null,
     };
+  }
+
+  /** A stored revision back as what staff decided, to write it again. */
+  function contentOf(r: Revision): RevisionInput {
+    return {
+      kind: r.kind,
+      title: r.title,
+      body: r.body,
+      severity: r.severity,
+      category: r.category,
+      mode: r.mode,
+      topics: r.topics,
+      areas: r.areas,
+      channels: r.channels,
+      link: r.link,
+      department: r.department,
+      expiresAt: r.expiresAt,
+      scheduledAt: r.scheduledAt,
+    };
+  }
+
+  async function requireUnsent(noticeId: string) {
+    const found = await requireNotice(noticeId);
+    const steps = await store.approvals.list(noticeId);
+    return { ...found, steps };
   }
 
   const audit = (actor: StaffIdentity, action: string, target: string, detail?: unknown) =>
@@ -283,7 +494,13 @@ export function createNoticeService(deps: ServiceDeps) {
      */
     async post(input: NoticeInput, actor: StaffIdentity, idempotencyKey?: string): Promise<PostResult> {
       const now = new Date();
-      checkEmergency(input.severity, actor);
+      const requestApproval = input.requestApproval === true;
+      if (input.severity === 'emergency' && !requestApproval && !hasRole(actor, 'approver')) {
+        throw forbidden('approver', EMERGENCY_NEEDS_APPROVAL);
+      }
+      // An approver's own emergency counts as one approval; with two required it waits for a second.
+      const selfApproved = input.severity === 'emergency' && !requestApproval;
+      const pending = requestApproval || (selfApproved && approvalsNeeded('emergency') > 1);
       checkReferences(input);
       const revisionInput = firstRevision(input, now);
       const { scheduledAt } = revisionInput;
@@ -320,7 +537,14 @@ export function createNoticeService(deps: ServiceDeps) {
       const id = newId('n', now.getTime());
       let created: Awaited<ReturnType<typeof store.notices.create>>;
       try {
-        created = await store.notices.create(id, revisionInput, actor.name, idempotency, now);
+        created = await store.notices.create(
+          id,
+          revisionInput,
+          actor.name,
+          idempotency,
+          now,
+          pending ? 'pending_approval' : undefined,
+        );
       } catch (err) {
         // Two requests with one key at once: the unique key lets one insert win; the other replays it
         // (or gets the 422 if its body differs).
@@ -328,16 +552,29 @@ export function createNoticeService(deps: ServiceDeps) {
         if (raced) return raced;
         throw err;
       }
-      await audit(actor, 'notice.create', id, {
+      const summary = {
         revision: 1,
         severity: revisionInput.severity,
         mode: revisionInput.mode,
         channels: revisionInput.channels,
         scheduledAt: scheduledAt?.toISOString() ?? null,
         title: revisionInput.title,
-      });
+      };
+      const result = { notice: created.notice, revision: created.revision, replayed: false };
+      if (pending) {
+        const required = approvalsNeeded(revisionInput.severity);
+        await store.approvals.record(id, 'submitted', actor, null, now);
+        await audit(actor, 'notice.submit', id, { ...summary, required });
+        if (selfApproved) {
+          await store.approvals.record(id, 'approved', actor, null, now);
+          await audit(actor, 'notice.approve', id, { approvals: 1, required, released: false, comment: null });
+        }
+        return result;
+      }
+      if (selfApproved) await store.approvals.record(id, 'approved', actor, null, now);
+      await audit(actor, 'notice.create', id, summary);
       await enqueue(created.revision, now);
-      return { notice: created.notice, revision: created.revision, replayed: false };
+      return result;
     },
 
     /** A correction: a new revision with the changed fields over the current one, sent again. */
@@ -354,6 +591,7 @@ export function createNoticeService(deps: ServiceDeps) {
           en: `Notice ${noticeId} is cancelled and cannot be corrected`,
         });
       }
+      refuseUnapproved(notice, { ja: '訂正', en: 'corrected' });
       if (notice.status === 'scheduled' && current.scheduledAt && current.scheduledAt > now) {
         throw new ApiError(409, 'notice_scheduled', {
           ja: `通知 ${noticeId} はまだ配信されていません（予約中）。取り消してから新しく作成してください`,
@@ -380,7 +618,7 @@ export function createNoticeService(deps: ServiceDeps) {
         areas: unique(changes.areas ?? current.areas),
         channels: unique(changes.channels ?? current.channels),
         link: changes.link !== undefined ? changes.link : current.link,
-        department: changes.department !== undefined ? changes.department : current.department,
+        department: changes.department !== undefined ? departmentOf(changes.department) : current.department,
         expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : current.expiresAt,
         scheduledAt: null,
       };
@@ -410,6 +648,24 @@ export function createNoticeService(deps: ServiceDeps) {
           ja: `通知 ${noticeId} はすでに取り消されています`,
           en: `Notice ${noticeId} is already cancelled`,
         });
+      }
+      if (UNAPPROVED.includes(notice.status)) {
+        // Nobody has seen it: withdraw it with no revision, so nothing about it is ever published.
+        // Its author may do so even for an emergency, since nothing is sent.
+        if (!(await store.notices.moveStatus(noticeId, UNAPPROVED, 'cancelled', now))) {
+          throw new ApiError(409, 'status_changed', {
+            ja: `通知 ${noticeId} の状態がちょうど変わりました。状態を確かめてからもう一度操作してください`,
+            en: `Notice ${noticeId} changed state just now; check it and try again`,
+          });
+        }
+        await audit(actor, 'notice.cancel', noticeId, {
+          revision: current.revision,
+          sent: false,
+          reason: reason ?? null,
+          withdrawn: notice.status,
+        });
+        const updated = await store.notices.get(noticeId);
+        return { notice: updated ?? notice, revision: current, sent: false };
       }
       checkEmergency(current.severity, actor);
       let silent = false;
@@ -463,6 +719,7 @@ export function createNoticeService(deps: ServiceDeps) {
     async retry(noticeId: string, actor: StaffIdentity): Promise<RetryResult> {
       const now = new Date();
       const { notice, current } = await requireNotice(noticeId);
+      refuseUnapproved(notice, { ja: '再送', en: 'retried' });
       const dispatchRestarted = await ensureDispatched(notice, current, now);
       const { rows, batches } = await store.deliveries.requeueFailed(noticeId, current.revision, now);
       const byChannel = new Map<ChannelId, number[]>();
@@ -538,7 +795,147 @@ export function createNoticeService(deps: ServiceDeps) {
       for (const c of Object.values(currentCounts)) {
         for (const s of ['queued', 'sent', 'failed', 'skipped'] as const) total[s] += c[s];
       }
-      return { notice, status: derive(notice, current, total, new Date()), revisions: details };
+      const steps = await store.approvals.list(noticeId);
+      return {
+        notice,
+        status: derive(notice, current, total, new Date()),
+        revisions: details,
+        approval: approvalState(notice, steps),
+      };
+    },
+
+    /** Where a notice stands in its approval: how many approvals it needs, has, and every step. */
+    async approvalOf(noticeId: string): Promise<ApprovalState> {
+      const { notice } = await requireNotice(noticeId);
+      return approvalState(notice, await store.approvals.list(noticeId));
+    },
+
+    /** Whether this person may approve the notice now (for showing or hiding an approve button). */
+    async checkApproval(noticeId: string, actor: StaffIdentity): Promise<ApprovalCheck> {
+      const { notice } = await requireNotice(noticeId);
+      const refusal = approvalRefusal(notice, await store.approvals.list(noticeId), actor);
+      return refusal
+        ? { ok: false, code: refusal.code, message: { ja: refusal.message, en: refusal.messageEn } }
+        : { ok: true };
+    },
+
+    /**
+     * An approver's approval of a notice waiting for it. When the distinct approvals since its
+     * latest submission reach what it needs, it is queued (or scheduled) and dispatched as post() does.
+     */
+    async approve(noticeId: string, comment: string | undefined, actor: StaffIdentity): Promise<ApprovalResult> {
+      const now = new Date();
+      const { notice, current, steps } = await requireUnsent(noticeId);
+      const refusal = approvalRefusal(notice, steps, actor);
+      if (refusal) throw refusal;
+      if (current.expiresAt && current.expiresAt <= now) {
+        throw new ApiError(409, 'approval_expired', {
+          ja: `通知 ${noticeId} の有効期限（${current.expiresAt.toISOString()}）が過ぎているため承認できません。差し戻して有効期限を直してもらってください`,
+          en: `Notice ${noticeId} expired at ${current.expiresAt.toISOString()} and cannot be approved; return it so its expiry is changed`,
+        });
+      }
+      const text = comment?.trim() || null;
+      const all = [...steps, await store.approvals.record(noticeId, 'approved', actor, text, now)];
+      const required = approvalsNeeded(current.severity);
+      const received = approversOf(all);
+      const complete = received >= required;
+      await audit(actor, 'notice.approve', noticeId, {
+        approvals: received,
+        required,
+        released: complete,
+        comment: text,
+      });
+      const released = complete ? await release(notice, current, now) : undefined;
+      const updated = released ?? (await store.notices.get(noticeId)) ?? notice;
+      return { notice: updated, approval: approvalState(updated, all), released: released !== undefined };
+    },
+
+    /** Sends a notice back to its author with what to change; nothing is sent. */
+    async returnForChanges(
+      noticeId: string,
+      comment: string | undefined,
+      actor: StaffIdentity,
+    ): Promise<ApprovalResult> {
+      const now = new Date();
+      if (!hasRole(actor, 'approver')) throw forbidden('approver');
+      const { notice } = await requireNotice(noticeId);
+      const text = requireComment(comment);
+      if (notice.status !== 'pending_approval') throw notPending(notice);
+      if (!(await store.notices.moveStatus(noticeId, ['pending_approval'], 'returned', now))) {
+        throw notPending((await store.notices.get(noticeId)) ?? notice);
+      }
+      await store.approvals.record(noticeId, 'returned', actor, text, now);
+      await audit(actor, 'notice.return', noticeId, { comment: text });
+      const updated = (await store.notices.get(noticeId)) ?? notice;
+      return {
+        notice: updated,
+        approval: approvalState(updated, await store.approvals.list(noticeId)),
+        released: false,
+      };
+    },
+
+    /**
+     * A returned notice, changed and submitted again: revision 1 is rewritten in place (it was
+     * never sent) and the approvals start over.
+     */
+    async resubmit(
+      noticeId: string,
+      changes: ResubmitInput,
+      actor: StaffIdentity,
+      comment?: string,
+    ): Promise<ApprovalResult & { revision: Revision }> {
+      const now = new Date();
+      const { notice, current } = await requireNotice(noticeId);
+      const notReturned = (n: Notice) =>
+        new ApiError(409, 'not_returned', {
+          ja: `通知 ${noticeId} は差し戻されていないため再申請できません（現在: ${n.status}）`,
+          en: `Notice ${noticeId} has not been returned, so it cannot be resubmitted (status: ${n.status})`,
+        });
+      if (notice.status !== 'returned') throw notReturned(notice);
+      checkReferences(changes);
+      const pick = <K extends keyof ResubmitInput>(key: K, fallback: NonNullable<NoticeInput[K]> | null) =>
+        changes[key] !== undefined ? changes[key] : fallback;
+      const next = firstRevision(
+        {
+          title: changes.title ?? current.title,
+          body: changes.body ?? current.body,
+          severity: changes.severity ?? current.severity,
+          category: changes.category ?? current.category,
+          mode: changes.mode ?? current.mode,
+          topics: changes.topics ?? current.topics,
+          areas: changes.areas ?? current.areas,
+          channels: changes.channels ?? current.channels,
+          link: pick('link', current.link),
+          department: pick('department', current.department),
+          expiresAt: pick('expiresAt', current.expiresAt),
+          scheduledAt: pick('scheduledAt', current.scheduledAt),
+        },
+        now,
+      );
+      checkTimes(next.expiresAt, next.scheduledAt ?? now);
+      const rewritten = await store.notices.rewriteUnsent(
+        noticeId,
+        next,
+        { from: ['returned'], to: 'pending_approval' },
+        now,
+      );
+      if (!rewritten) throw notReturned((await store.notices.get(noticeId)) ?? notice);
+      const text = comment?.trim() || null;
+      await store.approvals.record(noticeId, 'submitted', actor, text, now);
+      const changed = Object.entries(changes)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k);
+      await audit(actor, 'notice.resubmit', noticeId, {
+        changed,
+        required: approvalsNeeded(next.severity),
+        comment: text,
+      });
+      return {
+        notice: rewritten.notice,
+        revision: rewritten.revision,
+        approval: approvalState(rewritten.notice, await store.approvals.list(noticeId)),
+        released: false,
+      };
     },
 
     /** Newest first; the cursor is the last id of the previous page. */

@@ -28,7 +28,7 @@ export interface DispatchState {
   [channel: string]: { after: number; nextBatch: number; done: boolean };
 }
 
-function toRevision(row: Selectable<RevisionsTable>): Revision {
+export function toRevision(row: Selectable<RevisionsTable>): Revision {
   return {
     noticeId: row.notice_id,
     revision: row.revision,
@@ -103,8 +103,11 @@ export function createNoticeRepo(db: Db, cityCode: string) {
       actor: string,
       idempotency: { key: string; hash: string } | null,
       now = new Date(),
+      /** Given: the notice waits in that status (for approval) instead of going to the queue. */
+      initialStatus?: NoticeStatus,
     ): Promise<{ notice: Notice; revision: Revision }> {
-      const status: NoticeStatus = input.scheduledAt && input.scheduledAt > now ? 'scheduled' : 'queued';
+      const status: NoticeStatus =
+        initialStatus ?? (input.scheduledAt && input.scheduledAt > now ? 'scheduled' : 'queued');
       await k.transaction().execute(async (tx) => {
         await tx
           .insertInto('notices')
@@ -167,6 +170,96 @@ export function createNoticeRepo(db: Db, cityCode: string) {
     async get(id: string): Promise<Notice | undefined> {
       const row = await k.selectFrom('notices').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toNotice(row) : undefined;
+    },
+
+    /**
+     * The notice as residents may see it: never one still waiting for approval or returned,
+     * nor one withdrawn before approval. The service withdraws with no revision (so a
+     * cancelled notice whose current revision is not a cancellation was never sent); a
+     * notice submitted for approval that no approver ever approved was never sent either.
+     */
+    async getPublished(id: string): Promise<Notice | undefined> {
+      const row = await k
+        .selectFrom('notices as n')
+        .innerJoin('revisions as r', (j) =>
+          j.onRef('r.notice_id', '=', 'n.id').onRef('r.revision', '=', 'n.current_revision'),
+        )
+        .selectAll('n')
+        .where('n.id', '=', id)
+        .where('n.status', 'not in', ['pending_approval', 'returned'])
+        .where((eb) => eb.or([eb('n.status', '!=', 'cancelled'), eb('r.kind', '=', 'cancel')]))
+        .where((eb) => {
+          const step = (decision: 'submitted' | 'approved') =>
+            eb.exists(
+              eb
+                .selectFrom('notice_approvals as a')
+                .select('a.id')
+                .whereRef('a.notice_id', '=', 'n.id')
+                .where('a.decision', '=', decision),
+            );
+          return eb.or([eb.not(step('submitted')), step('approved')]);
+        })
+        .executeTakeFirst();
+      return row ? toNotice(row) : undefined;
+    },
+
+    /**
+     * Rewrites revision 1 of a notice nobody has been sent yet (its content, schedule and CAP
+     * sent time) and moves its status, only while it is still in one of `from`: a concurrent
+     * approval, return or withdrawal makes this return undefined instead of overwriting it.
+     */
+    async rewriteUnsent(
+      noticeId: string,
+      input: RevisionInput,
+      move: { from: NoticeStatus[]; to: NoticeStatus },
+      now = new Date(),
+    ): Promise<{ notice: Notice; revision: Revision } | undefined> {
+      const moved = await k.transaction().execute(async (tx) => {
+        const result = await tx
+          .updateTable('notices')
+          .set({
+            status: move.to,
+            severity: input.severity,
+            mode: input.mode,
+            title: input.title,
+            updated_at: toIso(now),
+          })
+          .where('id', '=', noticeId)
+          .where('current_revision', '=', 1)
+          .where('status', 'in', move.from)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return false;
+        const {
+          created_by: _by,
+          created_at: _at,
+          notice_id: _n,
+          revision: _r,
+          ...content
+        } = revisionRow(noticeId, 1, input, '', now);
+        await tx
+          .updateTable('revisions')
+          .set(content)
+          .where('notice_id', '=', noticeId)
+          .where('revision', '=', 1)
+          .execute();
+        return true;
+      });
+      if (!moved) return undefined;
+      const notice = await this.get(noticeId);
+      const revision = await this.getRevision(noticeId, 1);
+      if (!notice || !revision) throw new Error(`notice ${noticeId} vanished after rewrite`);
+      return { notice, revision };
+    },
+
+    /** Moves the status only while it is one of `from`; false when something else moved it first. */
+    async moveStatus(id: string, from: NoticeStatus[], to: NoticeStatus, now = new Date()): Promise<boolean> {
+      const result = await k
+        .updateTable('notices')
+        .set({ status: to, updated_at: toIso(now) })
+        .where('id', '=', id)
+        .where('status', 'in', from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     async findByIdempotencyKey(key: string): Promise<{ notice: Notice; hash: string | null } | undefined> {

@@ -17,7 +17,7 @@ import {
   PUBLIC_NOTICE_CACHE,
   SeverityBadge,
 } from './notice-parts.tsx';
-import { type ActiveNotice, type EndedNotice, type PublicNoticeQuery, RECENT_DAYS } from './public-notice-query.ts';
+import { type ActiveNotice, type EndedNotice, type PublicNoticeQuery, RECENT_DAYS } from '../store/public-notices.ts';
 
 /** Enough for every notice a city has in force at once; more would only slow the page for phones. */
 export const ACTIVE_LIMIT = 100;

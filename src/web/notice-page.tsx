@@ -22,7 +22,7 @@ import {
   PUBLIC_NOTICE_CACHE,
   SeverityBadge,
 } from './notice-parts.tsx';
-import { createPublicNoticeQuery } from './public-notice-query.ts';
+import { createPublicNoticeQuery } from '../store/public-notices.ts';
 
 export type NoticePageDeps = Pick<Deps, 'store' | 'areas' | 'config' | 'links'>;
 

@@ -65,17 +65,42 @@ describe('POST /v1/notices (sqlite)', () => {
     expect(rev?.createdBy).toBe('staff-author');
   });
 
-  it('refuses an emergency from an author with 403 and the reason, and takes it from an approver with priority 1', async () => {
+  it('refuses an emergency from an author with 403 naming requestApproval, and takes it from an approver with priority 1', async () => {
     const byAuthor = await post(h, aNotice({ severity: 'emergency' }), { as: 'author' });
     expect(byAuthor.status).toBe(403);
     const err = (await byAuthor.json()) as ErrorJson;
-    expect(err.error.message).toBe('緊急の通知には承認者(approver)のトークンが必要です');
-    expect(err.error.message_en).toMatch(/approver/);
+    expect(err.error.code).toBe('forbidden');
+    expect(err.error.message).toContain('requestApproval: true');
+    expect(err.error.message).toContain('承認を申請');
+    expect(err.error.message_en).toMatch(/submit it with requestApproval: true/);
 
     const byApprover = await post(h, aNotice({ severity: 'emergency' }), { as: 'approver' });
     expect(byApprover.status).toBe(202);
-    const { id } = (await byApprover.json()) as Accepted;
+    const { id, status } = (await byApprover.json()) as Accepted;
+    expect(status).toBe('queued');
     expect((await dispatchJob(h, id, 1))?.opts.priority).toBe(1);
+    // With EMERGENCY_APPROVALS=1 the approver's own post is the approval, recorded as such.
+    const detail = (await (await h.request('GET', `/v1/notices/${id}`)).json()) as {
+      approval: { required: number; received: number; approvals: { decision: string; actor: string }[] };
+    };
+    expect(detail.approval).toMatchObject({
+      required: 1,
+      received: 1,
+      approvals: [{ decision: 'approved', actor: 'staff-approver' }],
+    });
+  });
+
+  it('keeps the issuing department on revision 1, trimmed; more than 60 characters is a 400 naming it', async () => {
+    const { id } = await posted(h, aNotice({ department: '  危機管理防災課 ' }), 'author');
+    expect((await h.deps.store.notices.getRevision(id, 1))?.department).toBe('危機管理防災課');
+    const detail = (await (await h.request('GET', `/v1/notices/${id}`)).json()) as {
+      revisions: { department: string | null }[];
+    };
+    expect(detail.revisions[0]?.department).toBe('危機管理防災課');
+
+    const long = await post(h, aNotice({ department: '課'.repeat(61) }));
+    expect(long.status).toBe(400);
+    expect(Object.keys(((await long.json()) as ErrorJson).error.fields ?? {})).toEqual(['department']);
   });
 
   it('names the unknown field', async () => {
@@ -356,6 +381,8 @@ describe('notice lifecycle (sqlite)', () => {
     };
     expect(body.status).toBe('sending');
     expect(body.pageUrl).toBe(`https://hibiki.example.jp/notices/${id}`);
+    // Sent without review: nothing to approve.
+    expect((body as unknown as { approval: unknown }).approval).toEqual({ required: 0, received: 0, approvals: [] });
     expect(body.revisions).toHaveLength(1);
     expect(body.revisions[0]?.counts).toEqual({
       mail: { queued: 1, sent: 1, failed: 1, skipped: 0 },

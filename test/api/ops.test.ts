@@ -119,6 +119,9 @@ describe('operations endpoints', () => {
         'POST /v1/notices/{id}/revisions',
         'POST /v1/notices/{id}/cancel',
         'POST /v1/notices/{id}/retry',
+        'POST /v1/notices/{id}/approve',
+        'POST /v1/notices/{id}/return',
+        'POST /v1/notices/{id}/resubmit',
         'POST /v1/preview',
         'POST /v1/subscribers',
         'GET /v1/tokens',
@@ -148,6 +151,8 @@ describe('operations endpoints', () => {
         'expiresAt',
         'scheduledAt',
         'link',
+        'department',
+        'requestApproval',
       ]),
     );
     expect(Object.keys(doc.paths['/v1/subscribers']?.post?.requestBody?.content ?? {}).sort()).toEqual([

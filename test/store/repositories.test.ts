@@ -96,6 +96,129 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
       await store.notices.saveDispatchState(id, 1, { mail: { after: 42, nextBatch: 3, done: false } });
       expect(await store.notices.dispatchState(id, 1)).toEqual({ mail: { after: 42, nextBatch: 3, done: false } });
     });
+
+    it('creates a notice waiting for approval when asked, whatever its schedule', async () => {
+      const id = newId('n');
+      const { notice } = await store.notices.create(
+        id,
+        input({ scheduledAt: new Date(Date.now() + 3_600_000) }),
+        'a',
+        null,
+        new Date(),
+        'pending_approval',
+      );
+      expect(notice.status).toBe('pending_approval');
+      expect(await store.notices.list({ limit: 100, status: 'pending_approval' })).toEqual([notice]);
+    });
+
+    it('rewrites revision 1 of an unsent notice in place, only from the statuses named', async () => {
+      const id = newId('n');
+      const created = new Date('2026-11-26T10:00:00.500Z');
+      await store.notices.create(id, input({ department: '防災課' }), '山田', null, created, 'returned');
+      await store.notices.saveDispatchState(id, 1, { mail: { after: 1, nextBatch: 1, done: false } });
+      const later = new Date('2026-11-26T10:30:07.900Z');
+      const changed = input({ title: '避難所の開設（場所を変更）', severity: 'emergency', department: null });
+      expect(
+        await store.notices.rewriteUnsent(id, changed, { from: ['pending_approval'], to: 'queued' }, later),
+      ).toBeUndefined();
+      const rewritten = await store.notices.rewriteUnsent(
+        id,
+        changed,
+        { from: ['returned'], to: 'pending_approval' },
+        later,
+      );
+      expect(rewritten?.notice).toMatchObject({
+        status: 'pending_approval',
+        currentRevision: 1,
+        severity: 'emergency',
+        title: '避難所の開設（場所を変更）',
+        createdBy: '山田',
+      });
+      expect(rewritten?.revision).toMatchObject({
+        revision: 1,
+        kind: 'alert',
+        title: '避難所の開設（場所を変更）',
+        department: null,
+        createdBy: '山田',
+        capIdentifier: `jp-432105-hibiki-${id}-r1`,
+      });
+      // CAP sent is when it will go out, not when it was first written.
+      expect(rewritten?.revision.sentAt.toISOString()).toBe('2026-11-26T10:30:07.000Z');
+      expect(rewritten?.revision.createdAt.toISOString()).toBe(created.toISOString());
+      expect(await store.notices.dispatchState(id, 1)).toEqual({});
+      expect(await store.notices.revisions(id)).toHaveLength(1);
+    });
+
+    it('never rewrites a notice that has a revision 2', async () => {
+      const id = newId('n');
+      await store.notices.create(id, input(), 'a', null);
+      await store.notices.addRevision(id, input({ kind: 'update' }), 'a');
+      await store.notices.setStatus(id, 'returned');
+      expect(
+        await store.notices.rewriteUnsent(id, input({ title: 'x' }), { from: ['returned'], to: 'queued' }),
+      ).toBeUndefined();
+      expect((await store.notices.getRevision(id, 1))?.title).toBe(input().title);
+    });
+
+    it('moves a status only from the statuses named', async () => {
+      const id = newId('n');
+      await store.notices.create(id, input(), 'a', null, new Date(), 'pending_approval');
+      expect(await store.notices.moveStatus(id, ['returned'], 'cancelled')).toBe(false);
+      expect(await store.notices.moveStatus(id, ['pending_approval', 'returned'], 'returned')).toBe(true);
+      expect((await store.notices.get(id))?.status).toBe('returned');
+    });
+
+    it('publishes neither an unapproved notice nor one withdrawn before approval; a sent one and its cancellation, yes', async () => {
+      const pending = newId('n');
+      await store.notices.create(pending, input(), 'a', null, new Date(), 'pending_approval');
+      expect(await store.notices.getPublished(pending)).toBeUndefined();
+      await store.notices.moveStatus(pending, ['pending_approval'], 'returned');
+      expect(await store.notices.getPublished(pending)).toBeUndefined();
+      await store.notices.moveStatus(pending, ['returned'], 'cancelled');
+      expect(await store.notices.get(pending)).toMatchObject({ status: 'cancelled' });
+      expect(await store.notices.getPublished(pending)).toBeUndefined();
+
+      const sent = newId('n');
+      await store.notices.create(sent, input(), 'a', null);
+      expect(await store.notices.getPublished(sent)).toMatchObject({ id: sent, status: 'queued' });
+      await store.notices.addRevision(sent, input({ kind: 'cancel' }), 'a');
+      expect(await store.notices.getPublished(sent)).toMatchObject({ id: sent, status: 'cancelled' });
+      expect(await store.notices.getPublished('nmissing')).toBeUndefined();
+    });
+  });
+
+  describe('approvals', () => {
+    it('records the steps of a notice in order, with actor, token id and comment', async () => {
+      const id = newId('n');
+      const other = newId('n');
+      await store.notices.create(id, input(), '山田', null, new Date(), 'pending_approval');
+      await store.notices.create(other, input(), '山田', null, new Date(), 'pending_approval');
+      const at = new Date('2026-11-26T10:00:00.123Z');
+      const submitted = await store.approvals.record(id, 'submitted', { name: '山田', tokenId: 7 }, null, at);
+      expect(submitted).toEqual({
+        id: expect.any(Number),
+        noticeId: id,
+        decision: 'submitted',
+        actor: '山田',
+        actorTokenId: 7,
+        comment: null,
+        at,
+      });
+      await store.approvals.record(other, 'submitted', { name: '佐藤', tokenId: 9 });
+      await store.approvals.record(id, 'returned', { name: '鈴木', tokenId: 8 }, '避難所名を確認してください');
+      await store.approvals.record(id, 'submitted', { name: '山田', tokenId: 7 });
+      await store.approvals.record(id, 'approved', { name: '鈴木', tokenId: 8 });
+      const steps = await store.approvals.list(id);
+      expect(steps.map((s) => [s.decision, s.actor, s.actorTokenId, s.comment])).toEqual([
+        ['submitted', '山田', 7, null],
+        ['returned', '鈴木', 8, '避難所名を確認してください'],
+        ['submitted', '山田', 7, null],
+        ['approved', '鈴木', 8, null],
+      ]);
+      expect(steps.every((s) => s.noticeId === id && s.at instanceof Date)).toBe(true);
+      expect((await store.approvals.list(other)).map((s) => s.actor)).toEqual(['佐藤']);
+      expect(await store.approvals.list('nmissing')).toEqual([]);
+    });
   });
 
   describe('subscribers and audience', () => {

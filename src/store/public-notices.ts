@@ -1,9 +1,10 @@
-import type { ExpressionBuilder, Selectable } from 'kysely';
-import { isUnapproved, publicRevisions, UNAPPROVED_STATUSES } from '../domain/public-revisions.ts';
+import type { ExpressionBuilder } from 'kysely';
+import { publicRevisions, UNAPPROVED_STATUSES } from '../domain/public-revisions.ts';
 import type { Revision } from '../domain/revision.ts';
-import type { Database, RevisionsTable } from '../store/schema.ts';
-import type { Store } from '../store/store.ts';
-import { fromIso, fromIsoOrNull } from '../store/time.ts';
+import { toRevision } from './notices.ts';
+import type { Database } from './schema.ts';
+import type { Store } from './store.ts';
+import { fromIso } from './time.ts';
 
 /**
  * What the residents' public pages and the notices feed read: only what residents may see
@@ -27,31 +28,6 @@ export interface EndedNotice {
   current: Revision;
   how: 'cancelled' | 'expired';
   endedAt: Date;
-}
-
-// Mirrors toRevision in src/store/notices.ts, which is not exported.
-function toRevision(row: Selectable<RevisionsTable>): Revision {
-  return {
-    noticeId: row.notice_id,
-    revision: row.revision,
-    kind: row.kind,
-    title: row.title,
-    body: row.body,
-    severity: row.severity,
-    category: row.category,
-    mode: row.mode,
-    topics: JSON.parse(row.topics),
-    areas: JSON.parse(row.areas),
-    channels: JSON.parse(row.channels),
-    link: row.link,
-    department: row.department ?? null,
-    capIdentifier: row.cap_identifier,
-    sentAt: fromIso(row.sent_at),
-    expiresAt: fromIsoOrNull(row.expires_at),
-    scheduledAt: fromIsoOrNull(row.scheduled_at),
-    createdBy: row.created_by,
-    createdAt: fromIso(row.created_at),
-  };
 }
 
 type Eb = ExpressionBuilder<Database & { n: Database['notices']; r: Database['revisions'] }, 'n' | 'r'>;
@@ -239,11 +215,8 @@ export function createPublicNoticeQuery(store: Pick<Store, 'db' | 'notices'>) {
 
     /** A notice's public revisions, oldest first; undefined for an unknown or unapproved notice. */
     async noticeRevisions(id: string, now: Date): Promise<Revision[] | undefined> {
-      const notice = await store.notices.get(id);
-      if (!notice || isUnapproved(notice.status)) return undefined;
-      const steps = await k.selectFrom('notice_approvals').select('decision').where('notice_id', '=', id).execute();
-      const decisions = new Set(steps.map((s) => s.decision));
-      if (decisions.has('submitted') && !decisions.has('approved')) return undefined;
+      // Never one waiting for or returned by an approver, nor one withdrawn before it was sent.
+      if (!(await store.notices.getPublished(id))) return undefined;
       const revisions = publicRevisions(await store.notices.revisions(id), now);
       return revisions.length === 0 ? undefined : revisions;
     },
