@@ -1,11 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { createTokenService, STAFF_ROLES, TOKEN_NAME_MAX } from '../services/tokens.ts';
 import type { AuditRepo } from '../store/audit.ts';
 import type { TokenRepo } from '../store/tokens.ts';
 import { requireRole } from './auth.ts';
-import { notFoundError } from './errors.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 
-const Role = z.enum(['author', 'approver', 'admin']);
+const Role = z.enum(STAFF_ROLES);
 
 const TokenOut = z
   .object({
@@ -20,7 +20,7 @@ const TokenOut = z
 
 const TokenCreate = z
   .strictObject({
-    name: z.string().trim().min(1).max(100).openapi({ example: '防災課 山田' }),
+    name: z.string().trim().min(1).max(TOKEN_NAME_MAX).openapi({ example: '防災課 山田' }),
     role: Role,
   })
   .openapi('StaffTokenCreate');
@@ -43,6 +43,7 @@ export interface TokenRoutesDeps {
 export function createTokenRoutes({ tokens, audit }: TokenRoutesDeps) {
   const app = createRouter();
   const admin = requireRole(tokens, 'admin');
+  const service = createTokenService({ tokens, audit });
 
   app.openapi(
     createRoute({
@@ -60,7 +61,7 @@ export function createTokenRoutes({ tokens, audit }: TokenRoutesDeps) {
         ...errorResponses(401, 403),
       },
     }),
-    async (c) => c.json({ items: await tokens.list() }, 200),
+    async (c) => c.json({ items: await service.list() }, 200),
   );
 
   app.openapi(
@@ -78,11 +79,9 @@ export function createTokenRoutes({ tokens, audit }: TokenRoutesDeps) {
       },
     }),
     async (c) => {
-      const { name, role } = c.req.valid('json');
-      const { id, token } = await tokens.create(name, role);
-      await audit.record(c.get('staff').name, 'token.create', String(id), { name, role });
+      const created = await service.create(c.get('staff'), c.req.valid('json'));
       c.header('Cache-Control', 'no-store');
-      return c.json({ id, name, role, token }, 201);
+      return c.json(created, 201);
     },
   );
 
@@ -113,8 +112,7 @@ export function createTokenRoutes({ tokens, audit }: TokenRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      if (!(await tokens.revoke(id))) throw notFoundError({ ja: `有効なトークン ${id} `, en: `Live token ${id}` });
-      await audit.record(c.get('staff').name, 'token.revoke', String(id));
+      await service.revoke(c.get('staff'), id);
       return c.json({ id, revoked: true as const }, 200);
     },
   );

@@ -10,6 +10,14 @@ export interface AuditEntry {
   detail: unknown;
 }
 
+export interface AuditListOptions {
+  limit: number;
+  /** Only entries older than this id. */
+  before?: number | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+}
+
 export type AuditRepo = ReturnType<typeof createAuditRepo>;
 
 /** Every state-changing staff action, with the name of the token that did it. */
@@ -35,9 +43,15 @@ export function createAuditRepo(db: Db) {
         .execute();
     },
 
-    async list(options: { limit: number; before?: number }): Promise<AuditEntry[]> {
+    /**
+     * Newest first. `before` is the cursor (the last id of the previous page), so paging stays
+     * right while new entries arrive; `action` and `actor` match exactly.
+     */
+    async list(options: AuditListOptions): Promise<AuditEntry[]> {
       let q = k.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(options.limit);
       if (options.before) q = q.where('id', '<', options.before);
+      if (options.action) q = q.where('action', '=', options.action);
+      if (options.actor) q = q.where('actor', '=', options.actor);
       const rows = await q.execute();
       return rows.map((r) => ({
         id: Number(r.id),
@@ -47,6 +61,12 @@ export function createAuditRepo(db: Db) {
         target: r.target,
         detail: r.detail === null ? null : JSON.parse(r.detail),
       }));
+    },
+
+    /** Everyone who has an entry, for the actor filter: names only of staff who acted. */
+    async actors(): Promise<string[]> {
+      const rows = await k.selectFrom('audit_log').select('actor').distinct().orderBy('actor').execute();
+      return rows.map((r) => r.actor);
     },
   };
 }
