@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { ChannelId, Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { DeliveryStatus } from './schema.ts';
-import { toIso } from './time.ts';
+import { fromIsoOrNull, toIso } from './time.ts';
 
 export interface NewDelivery {
   noticeId: string;
@@ -47,6 +47,13 @@ export interface DeliveryCount {
   channel: ChannelId;
   status: DeliveryStatus;
   count: number;
+}
+
+/** When a channel's first and last recipient of one revision were sent to; null before any was. */
+export interface ChannelTiming {
+  channel: ChannelId;
+  firstSentAt: Date | null;
+  lastSentAt: Date | null;
 }
 
 export interface BatchKey {
@@ -308,6 +315,26 @@ export function createDeliveryRepo(db: Db) {
         .groupBy(['revision', 'channel', 'status'])
         .execute();
       return rows.map((r) => ({ revision: r.revision, channel: r.channel, status: r.status, count: Number(r.n) }));
+    },
+
+    /**
+     * Per channel of one revision, the earliest and latest sent_at of its delivered rows:
+     * how long residents waited for the notice (the console's time to first/last delivery).
+     */
+    async timing(noticeId: string, revision: number): Promise<ChannelTiming[]> {
+      const rows = await k
+        .selectFrom('deliveries')
+        .select(['channel', (eb) => eb.fn.min('sent_at').as('first'), (eb) => eb.fn.max('sent_at').as('last')])
+        .where('notice_id', '=', noticeId)
+        .where('revision', '=', revision)
+        .where('status', '=', 'sent')
+        .groupBy('channel')
+        .execute();
+      return rows.map((r) => ({
+        channel: r.channel,
+        firstSentAt: fromIsoOrNull(r.first ?? null),
+        lastSentAt: fromIsoOrNull(r.last ?? null),
+      }));
     },
 
     /** A page of delivery rows, in id order after the cursor. */

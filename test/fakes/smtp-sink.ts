@@ -48,6 +48,8 @@ export interface SmtpSink {
   readonly stats: SmtpSinkStats;
   /** Answers RCPT TO for this address with the code and text, e.g. 550, '5.1.1 No such user', until reset(). */
   rejectRecipient(address: string, code: number, message: string): void;
+  /** Accepts this address again after rejectRecipient(), keeping what was recorded (a mailbox that recovered). */
+  acceptRecipient(address: string): void;
   /** Answers the next `count` DATA transactions with the code and text, e.g. 451 greylisting. */
   failNext(count: number, code: number, message: string): void;
   /** Waits this long before answering each DATA transaction. */
@@ -159,6 +161,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     stats,
     rejectRecipient(address, code, message) {
       rejected.set(address.toLowerCase(), { code, message });
+    },
+    acceptRecipient(address) {
+      rejected.delete(address.toLowerCase());
     },
     failNext(count, code, message) {
       dataFault = count > 0 ? { remaining: count, code, message } : null;

@@ -1,0 +1,178 @@
+import type { FC } from 'hono/jsx';
+import type { ApprovalCheck, ApprovalState, DerivedStatus } from '../../services/notices.ts';
+import type { ConsoleSession } from '../../store/staff-sessions.ts';
+import { CsrfField, En } from './console-layout.tsx';
+import { DECISION_WORD } from './console-words.ts';
+import { ErrorSummary, FieldMessage, type FieldProblem, fieldAria, JstTime } from './notice-parts.tsx';
+
+/**
+ * The approval part of a notice's page: what an approver can do with a notice waiting for
+ * them, what its author sees meanwhile, the comment of a return, and every step so far.
+ */
+
+export interface ApprovalFormState {
+  /** Problems of the last post, keyed by control id (approve-comment, return-comment). */
+  problems: FieldProblem[];
+  /** What was typed, given back after a refused post. */
+  approveComment?: string;
+  returnComment?: string;
+}
+
+export interface ApprovalPanelProps {
+  noticeId: string;
+  status: DerivedStatus;
+  approval: ApprovalState;
+  /** Whether the signed-in person may approve now (undefined: not an approver, or not pending). */
+  check: ApprovalCheck | undefined;
+  session: ConsoleSession;
+  form?: ApprovalFormState | undefined;
+}
+
+export const ApprovalSteps: FC<{ approval: ApprovalState }> = ({ approval }) =>
+  approval.approvals.length === 0 ? null : (
+    <section aria-labelledby="approval-steps-title">
+      <h2 id="approval-steps-title">
+        承認の経過 <En>Approval history</En>
+      </h2>
+      <ol class="steps">
+        {approval.approvals.map((step) => (
+          <li>
+            <strong>{DECISION_WORD[step.decision].ja}</strong> <En>{DECISION_WORD[step.decision].en}</En> — {step.actor}
+            、<JstTime at={step.at} />
+            {step.comment ? (
+              <blockquote>
+                <p class="comment">{step.comment}</p>
+              </blockquote>
+            ) : null}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+
+const ApproveForms: FC<ApprovalPanelProps> = ({ noticeId, approval, session, form }) => {
+  const problems = form?.problems ?? [];
+  const remaining = Math.max(1, approval.required - approval.received);
+  const base = `/console/notices/${encodeURIComponent(noticeId)}`;
+  return (
+    <div class="approval-forms">
+      <ErrorSummary problems={problems} />
+      <form method="post" action={`${base}/approve`} aria-labelledby="approve-title">
+        <CsrfField session={session} />
+        <h3 id="approve-title">
+          承認する <En>Approve</En>
+        </h3>
+        {remaining > 1 ? (
+          <p class="hint">
+            この通知の配信には、あなたを含めてあと {remaining} 人の承認が必要です。{' '}
+            <En>It needs {remaining} more approvals, yours included, before it is sent.</En>
+          </p>
+        ) : (
+          <p class="hint">
+            承認すると、すぐに（予約があればその時刻に）配信されます。{' '}
+            <En>Approving sends it now, or at its scheduled time.</En>
+          </p>
+        )}
+        <label for="approve-comment">
+          コメント（任意） <En>Comment (optional)</En>
+        </label>
+        <textarea
+          id="approve-comment"
+          name="comment"
+          rows={3}
+          maxlength={2000}
+          {...fieldAria('approve-comment', problems)}
+        >
+          {form?.approveComment ?? ''}
+        </textarea>
+        <FieldMessage field="approve-comment" problems={problems} />
+        <div class="actions">
+          <button type="submit">{remaining > 1 ? '承認する' : '承認して配信'}</button>
+        </div>
+      </form>
+      <form method="post" action={`${base}/return`} aria-labelledby="return-title">
+        <CsrfField session={session} />
+        <h3 id="return-title">
+          差し戻す <En>Return for changes</En>
+        </h3>
+        <label for="return-comment">
+          作成者へのコメント（必須） <En>Comment to the author (required)</En>
+        </label>
+        <textarea
+          id="return-comment"
+          name="comment"
+          rows={3}
+          maxlength={2000}
+          required
+          {...fieldAria('return-comment', problems, 'return-comment-hint')}
+        >
+          {form?.returnComment ?? ''}
+        </textarea>
+        <p class="hint" id="return-comment-hint">
+          何をどう直せばよいかを書いてください。 <En>Say what the author should change.</En>
+        </p>
+        <FieldMessage field="return-comment" problems={problems} />
+        <div class="actions">
+          <button type="submit" class="secondary">
+            差し戻す
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+};
+
+export const ApprovalPanel: FC<ApprovalPanelProps> = (props) => {
+  const { noticeId, status, approval, check } = props;
+  if (status === 'returned') {
+    const last = approval.approvals.findLast((s) => s.decision === 'returned');
+    return (
+      <section class="flash warn" aria-labelledby="approval-title">
+        <h2 id="approval-title">
+          差し戻されています <En>Returned for changes</En>
+        </h2>
+        {last ? (
+          <>
+            <p>
+              {last.actor} さんが <JstTime at={last.at} /> に差し戻しました。コメント:
+            </p>
+            <blockquote>
+              <p class="comment">{last.comment ?? ''}</p>
+            </blockquote>
+          </>
+        ) : null}
+        <p>
+          <a class="button" href={`/console/notices/${encodeURIComponent(noticeId)}/resubmit`}>
+            内容を直して再申請する <span lang="en">/ Edit and resubmit</span>
+          </a>
+        </p>
+      </section>
+    );
+  }
+  if (status !== 'pending_approval') return null;
+  return (
+    <section class="flash warn" aria-labelledby="approval-title">
+      <h2 id="approval-title">
+        承認待ち <En>Awaiting approval</En>
+      </h2>
+      <p>
+        この通知は承認されるまで配信されません（承認 {approval.received} / 必要 {approval.required}）。{' '}
+        <En>
+          Nothing is sent until it is approved ({approval.received} of {approval.required} approvals).
+        </En>
+      </p>
+      {check?.ok ? (
+        <ApproveForms {...props} />
+      ) : check ? (
+        <p>
+          {check.message.ja} <En>{check.message.en}</En>
+        </p>
+      ) : (
+        <p>
+          承認者(approver)が確認しています。承認されると配信され、差し戻されるとこの画面にコメントが表示されます。{' '}
+          <En>An approver will review it: once approved it is sent; if returned, their comment appears here.</En>
+        </p>
+      )}
+    </section>
+  );
+};
