@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DERIVED_STATUSES } from '../domain/labels.ts';
 import type { Links } from '../domain/links.ts';
 import { CATEGORIES, CHANNEL_IDS, MODES, SEVERITIES } from '../domain/notice.ts';
-import type { Revision } from '../domain/revision.ts';
 import {
   type ApprovalResult,
   type ApprovalState,
@@ -9,6 +9,8 @@ import {
   type NoticeInput,
   type NoticeService,
   type ResubmitInput,
+  type RevisionDetail,
+  revisionContent,
 } from '../services/notices.ts';
 import type { Notice } from '../store/notices.ts';
 import type { TokenRepo } from '../store/tokens.ts';
@@ -52,16 +54,8 @@ const noticeFields = {
   }),
 };
 
-const DerivedStatusEnum = z.enum([
-  'pending_approval',
-  'returned',
-  'scheduled',
-  'queued',
-  'sending',
-  'completed',
-  'completed_with_failures',
-  'cancelled',
-]);
+/** The stored status; the detail's is the derived one (DERIVED_STATUSES), as staff see it. */
+const NoticeStatusEnum = z.enum(['pending_approval', 'returned', 'scheduled', 'queued', 'dispatched', 'cancelled']);
 
 export const NoticeBody = z
   .strictObject({
@@ -162,7 +156,7 @@ const ApprovalResultOut = z
   .object({
     id: z.string(),
     revision: z.number().int(),
-    status: z.enum(['pending_approval', 'returned', 'scheduled', 'queued', 'dispatched', 'cancelled']),
+    status: NoticeStatusEnum,
     released: z.boolean().openapi({ description: 'この操作で配信キューに入った / this step sent it to the queue' }),
     approval: ApprovalOut,
   })
@@ -185,7 +179,7 @@ const Accepted = z
 const NoticeSummary = z
   .object({
     id: z.string(),
-    status: z.enum(['pending_approval', 'returned', 'scheduled', 'queued', 'dispatched', 'cancelled']),
+    status: NoticeStatusEnum,
     currentRevision: z.number().int(),
     severity: z.enum(SEVERITIES),
     mode: z.enum(MODES),
@@ -226,7 +220,7 @@ const RevisionOut = z
   .openapi('Revision');
 
 const NoticeDetailOut = NoticeSummary.extend({
-  status: DerivedStatusEnum,
+  status: z.enum(DERIVED_STATUSES),
   revisions: z.array(RevisionOut),
   approval: ApprovalOut,
 }).openapi('NoticeDetail');
@@ -296,27 +290,36 @@ function summary(n: Notice, links: Links) {
   };
 }
 
-function revisionOut(r: Revision & { counts: Record<string, z.infer<typeof Counts>> }) {
+function revisionOut(r: RevisionDetail) {
+  const { expiresAt, scheduledAt, ...content } = revisionContent(r);
   return {
     revision: r.revision,
-    kind: r.kind,
-    title: r.title,
-    body: r.body,
-    severity: r.severity,
-    category: r.category,
-    mode: r.mode,
-    topics: r.topics,
-    areas: r.areas,
-    channels: r.channels,
-    link: r.link,
-    department: r.department,
+    ...content,
     capIdentifier: r.capIdentifier,
     sentAt: r.sentAt.toISOString(),
-    expiresAt: iso(r.expiresAt),
-    scheduledAt: iso(r.scheduledAt),
+    expiresAt: iso(expiresAt),
+    scheduledAt: iso(scheduledAt),
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),
     counts: r.counts,
+  };
+}
+
+/** The fields a correction or resubmission sent, as the service takes them; the rest stay as they are. */
+function changesOf(b: Omit<z.infer<typeof ResubmitBody>, 'comment'>): ResubmitInput {
+  return {
+    ...(b.title !== undefined ? { title: b.title } : {}),
+    ...(b.body !== undefined ? { body: b.body } : {}),
+    ...(b.severity !== undefined ? { severity: b.severity } : {}),
+    ...(b.category !== undefined ? { category: b.category } : {}),
+    ...(b.topics !== undefined ? { topics: b.topics } : {}),
+    ...(b.areas !== undefined ? { areas: b.areas } : {}),
+    ...(b.channels !== undefined ? { channels: b.channels } : {}),
+    ...(b.mode !== undefined ? { mode: b.mode } : {}),
+    ...(b.link !== undefined ? { link: b.link } : {}),
+    ...(b.expiresAt !== undefined ? { expiresAt: dateOrNull(b.expiresAt) } : {}),
+    ...(b.scheduledAt !== undefined ? { scheduledAt: dateOrNull(b.scheduledAt) } : {}),
+    ...(b.department !== undefined ? { department: b.department || null } : {}),
   };
 }
 
@@ -341,6 +344,39 @@ function approvalResult(r: ApprovalResult) {
     released: r.released,
     approval: approvalOut(r.approval),
   };
+}
+
+type ErrorStatus = Parameters<typeof errorResponses>[number];
+
+/** An approval step (approve, return, resubmit): a POST on one notice, answered with its approval state. */
+function approvalRoute<Body extends z.ZodType, Status extends ErrorStatus>(step: {
+  path: `/v1/notices/{id}/${string}`;
+  summary: string;
+  description: string;
+  role: ReturnType<typeof requireRole>;
+  body: Body;
+  bodyRequired: boolean;
+  /** What the 200 answer means. */
+  done: string;
+  errors: Status[];
+}) {
+  return createRoute({
+    method: 'post',
+    path: step.path,
+    tags: ['approval'],
+    summary: step.summary,
+    description: step.description,
+    security: bearer,
+    middleware: [step.role] as const,
+    request: {
+      params: IdParam,
+      body: { content: { 'application/json': { schema: step.body } }, required: step.bodyRequired },
+    },
+    responses: {
+      200: { description: step.done, content: { 'application/json': { schema: ApprovalResultOut } } },
+      ...errorResponses(...step.errors),
+    },
+  });
 }
 
 export interface NoticeRoutesDeps {
@@ -403,7 +439,7 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
             .max(100)
             .optional()
             .openapi({ description: '前のページの nextCursor / nextCursor of the previous page' }),
-          status: z.enum(['pending_approval', 'returned', 'scheduled', 'queued', 'dispatched', 'cancelled']).optional(),
+          status: NoticeStatusEnum.optional(),
         }),
       },
       responses: {
@@ -546,21 +582,9 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
       },
     }),
     async (c) => {
-      const b = c.req.valid('json');
       const { notice, revision } = await notices.correct(
         c.req.valid('param').id,
-        {
-          ...(b.title !== undefined ? { title: b.title } : {}),
-          ...(b.body !== undefined ? { body: b.body } : {}),
-          ...(b.severity !== undefined ? { severity: b.severity } : {}),
-          ...(b.category !== undefined ? { category: b.category } : {}),
-          ...(b.topics !== undefined ? { topics: b.topics } : {}),
-          ...(b.areas !== undefined ? { areas: b.areas } : {}),
-          ...(b.channels !== undefined ? { channels: b.channels } : {}),
-          ...(b.link !== undefined ? { link: b.link } : {}),
-          ...(b.expiresAt !== undefined ? { expiresAt: dateOrNull(b.expiresAt) } : {}),
-          ...(b.department !== undefined ? { department: b.department || null } : {}),
-        },
+        changesOf(c.req.valid('json')),
         c.get('staff'),
       );
       return c.json({ id: notice.id, revision: revision.revision, status: notice.status }, 202);
@@ -636,26 +660,16 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
+    approvalRoute({
       path: '/v1/notices/{id}/approve',
-      tags: ['approval'],
       summary: '承認する / Approve',
       description:
         '承認待ちの通知を承認する。必要な数（緊急は EMERGENCY_APPROVALS、それ以外は 1）の別々の承認者がそろうと配信キューに入る。申請者本人は承認できない。 / Approves a notice waiting for approval; once enough distinct approvers have approved (EMERGENCY_APPROVALS for an emergency, else 1) it is queued. Nobody approves their own submission.',
-      security: bearer,
-      middleware: [approver] as const,
-      request: {
-        params: IdParam,
-        body: { content: { 'application/json': { schema: ApproveBody } }, required: false },
-      },
-      responses: {
-        200: {
-          description: '承認した / Approved',
-          content: { 'application/json': { schema: ApprovalResultOut } },
-        },
-        ...errorResponses(400, 401, 403, 404, 409, 415, 503),
-      },
+      role: approver,
+      body: ApproveBody,
+      bodyRequired: false,
+      done: '承認した / Approved',
+      errors: [400, 401, 403, 404, 409, 415, 503],
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -665,26 +679,16 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
+    approvalRoute({
       path: '/v1/notices/{id}/return',
-      tags: ['approval'],
       summary: '差し戻す / Return for changes',
       description:
         '承認待ちの通知を、直すことをコメントに書いて作成者に差し戻す。何も配信しない。 / Sends a notice waiting for approval back to its author with a comment; nothing is sent.',
-      security: bearer,
-      middleware: [approver] as const,
-      request: {
-        params: IdParam,
-        body: { content: { 'application/json': { schema: ReturnBody } }, required: true },
-      },
-      responses: {
-        200: {
-          description: '差し戻した / Returned',
-          content: { 'application/json': { schema: ApprovalResultOut } },
-        },
-        ...errorResponses(400, 401, 403, 404, 409, 415),
-      },
+      role: approver,
+      body: ReturnBody,
+      bodyRequired: true,
+      done: '差し戻した / Returned',
+      errors: [400, 401, 403, 404, 409, 415],
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -694,44 +698,20 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
+    approvalRoute({
       path: '/v1/notices/{id}/resubmit',
-      tags: ['approval'],
       summary: '直して再申請する / Change and resubmit',
       description:
         '差し戻された通知の内容を直して、もう一度承認を申請する（第1版をそのまま書き換える。承認は最初から）。 / Changes a returned notice and submits it again: revision 1 is rewritten in place (nothing was sent) and approvals start over.',
-      security: bearer,
-      middleware: [author] as const,
-      request: {
-        params: IdParam,
-        body: { content: { 'application/json': { schema: ResubmitBody } }, required: true },
-      },
-      responses: {
-        200: {
-          description: '再申請した / Resubmitted',
-          content: { 'application/json': { schema: ApprovalResultOut } },
-        },
-        ...errorResponses(400, 401, 403, 404, 409, 413, 415),
-      },
+      role: author,
+      body: ResubmitBody,
+      bodyRequired: true,
+      done: '再申請した / Resubmitted',
+      errors: [400, 401, 403, 404, 409, 413, 415],
     }),
     async (c) => {
-      const { comment, ...b } = c.req.valid('json');
-      const changes: ResubmitInput = {
-        ...(b.title !== undefined ? { title: b.title } : {}),
-        ...(b.body !== undefined ? { body: b.body } : {}),
-        ...(b.severity !== undefined ? { severity: b.severity } : {}),
-        ...(b.category !== undefined ? { category: b.category } : {}),
-        ...(b.topics !== undefined ? { topics: b.topics } : {}),
-        ...(b.areas !== undefined ? { areas: b.areas } : {}),
-        ...(b.channels !== undefined ? { channels: b.channels } : {}),
-        ...(b.mode !== undefined ? { mode: b.mode } : {}),
-        ...(b.link !== undefined ? { link: b.link } : {}),
-        ...(b.expiresAt !== undefined ? { expiresAt: dateOrNull(b.expiresAt) } : {}),
-        ...(b.scheduledAt !== undefined ? { scheduledAt: dateOrNull(b.scheduledAt) } : {}),
-        ...(b.department !== undefined ? { department: b.department || null } : {}),
-      };
-      const result = await notices.resubmit(c.req.valid('param').id, changes, c.get('staff'), comment);
+      const { comment, ...changes } = c.req.valid('json');
+      const result = await notices.resubmit(c.req.valid('param').id, changesOf(changes), c.get('staff'), comment);
       return c.json(approvalResult(result), 200);
     },
   );

@@ -1,9 +1,16 @@
-import type { Category, Locale, Severity } from './notice.ts';
+import type { DerivedStatus } from '../services/notices.ts';
+import type { ApprovalDecision } from '../store/schema.ts';
+import type { Category, ChannelId, Locale, Mode, RevisionKind, Severity } from './notice.ts';
 
 /**
- * How a notice's severity and category read on every channel and page, so residents see
- * the same words and colours in their mail, on LINE and on the notice page.
+ * How a notice and its states read on every channel and page, in one place, so residents
+ * see the same words and colours in their mail, on LINE and on the notice page, and staff
+ * the same words on every console page and in the API's documentation.
  */
+
+/** One thing said in Japanese and in English (the shape of the API's Bilingual). */
+type Words = Record<Locale, string>;
+
 export const SEVERITY_WORD: Record<Locale, Record<Severity, string>> = {
   ja: { emergency: '緊急', warning: '警戒', advisory: '注意', info: 'お知らせ' },
   en: { emergency: 'Emergency', warning: 'Warning', advisory: 'Advisory', info: 'Information' },
@@ -24,4 +31,54 @@ export const CATEGORY_EN: Record<Category, string> = {
   気象情報: 'Weather information',
   お知らせ: 'Announcements',
   イベント情報: 'Events',
+};
+
+export const KIND_WORD: Record<RevisionKind, Words> = {
+  alert: { ja: '発表', en: 'Issued' },
+  update: { ja: '訂正', en: 'Corrected' },
+  cancel: { ja: '取消', en: 'Cancelled' },
+};
+
+export const MODE_WORD: Record<Mode, Words> = {
+  actual: { ja: '実際', en: 'Actual' },
+  exercise: { ja: '訓練', en: 'Exercise' },
+  test: { ja: '試験', en: 'Test' },
+};
+
+export const CHANNEL_WORD: Record<ChannelId, Words> = {
+  mail: { ja: 'メール', en: 'E-mail' },
+  x: { ja: 'X（旧Twitter）', en: 'X' },
+  line: { ja: 'LINE', en: 'LINE' },
+  webpush: { ja: 'アプリ通知（Web Push）', en: 'Web Push' },
+  cap: { ja: 'CAP（Lアラート）', en: 'CAP feed' },
+  webhook: { ja: 'Webhook（外部連携）', en: 'Webhooks' },
+};
+
+/** A notice's status as staff see it, in the order they meet the states (the console's filter, the API's enum). */
+export const DERIVED_STATUSES = [
+  'pending_approval',
+  'returned',
+  'scheduled',
+  'queued',
+  'sending',
+  'completed',
+  'completed_with_failures',
+  'cancelled',
+] as const satisfies readonly DerivedStatus[];
+
+export const STATUS_WORD: Record<DerivedStatus, Words> = {
+  pending_approval: { ja: '承認待ち', en: 'Awaiting approval' },
+  returned: { ja: '差し戻し', en: 'Returned' },
+  scheduled: { ja: '予約', en: 'Scheduled' },
+  queued: { ja: '配信待ち', en: 'Queued' },
+  sending: { ja: '配信中', en: 'Sending' },
+  completed: { ja: '完了', en: 'Completed' },
+  completed_with_failures: { ja: '一部失敗', en: 'Completed with failures' },
+  cancelled: { ja: '取消', en: 'Cancelled' },
+};
+
+export const DECISION_WORD: Record<ApprovalDecision, Words> = {
+  submitted: { ja: '申請', en: 'Submitted' },
+  approved: { ja: '承認', en: 'Approved' },
+  returned: { ja: '差し戻し', en: 'Returned' },
 };

@@ -156,6 +156,28 @@ const EMERGENCY_NEEDS_APPROVAL: Bilingual = {
   en: 'An emergency notice from an author needs approval: submit it with requestApproval: true (an approver token can post it directly)',
 };
 
+/**
+ * What staff decided in a revision, field by field (none of the store's own: number,
+ * identifier, times of writing): to write it again, or to show it.
+ */
+export function revisionContent(r: Revision): RevisionInput {
+  return {
+    kind: r.kind,
+    title: r.title,
+    body: r.body,
+    severity: r.severity,
+    category: r.category,
+    mode: r.mode,
+    topics: r.topics,
+    areas: r.areas,
+    channels: r.channels,
+    link: r.link,
+    department: r.department,
+    expiresAt: r.expiresAt,
+    scheduledAt: r.scheduledAt,
+  };
+}
+
 /** Statuses of a notice nobody has been sent yet, because an approver has not let it go. */
 const UNAPPROVED: NoticeStatus[] = [...UNAPPROVED_STATUSES];
 
@@ -372,7 +394,7 @@ export function createNoticeService(deps: ServiceDeps) {
     const scheduledAt = current.scheduledAt && current.scheduledAt > now ? current.scheduledAt : null;
     const rewritten = await store.notices.rewriteUnsent(
       notice.id,
-      { ...contentOf(current), scheduledAt },
+      { ...revisionContent(current), scheduledAt },
       { from: ['pending_approval'], to: scheduledAt ? 'scheduled' : 'queued' },
       now,
     );
@@ -455,25 +477,6 @@ export function createNoticeService(deps: ServiceDeps) {
       department: departmentOf(input.department),
       expiresAt: input.expiresAt ?? null,
       scheduledAt: input.scheduledAt && input.scheduledAt > now ? input.scheduledAt : null,
-    };
-  }
-
-  /** A stored revision back as what staff decided, to write it again. */
-  function contentOf(r: Revision): RevisionInput {
-    return {
-      kind: r.kind,
-      title: r.title,
-      body: r.body,
-      severity: r.severity,
-      category: r.category,
-      mode: r.mode,
-      topics: r.topics,
-      areas: r.areas,
-      channels: r.channels,
-      link: r.link,
-      department: r.department,
-      expiresAt: r.expiresAt,
-      scheduledAt: r.scheduledAt,
     };
   }
 

@@ -2,7 +2,7 @@ import type { ExpressionBuilder } from 'kysely';
 import { publicRevisions, UNAPPROVED_STATUSES } from '../domain/public-revisions.ts';
 import type { Revision } from '../domain/revision.ts';
 import { toRevision } from './notices.ts';
-import type { Database } from './schema.ts';
+import type { ApprovalDecision, Database } from './schema.ts';
 import type { Store } from './store.ts';
 import { fromIso } from './time.ts';
 
@@ -36,30 +36,30 @@ type Eb = ExpressionBuilder<Database & { n: Database['notices']; r: Database['re
  * Approved: not waiting for or sent back by an approver, and not a notice submitted for
  * approval that no approver ever approved (one cancelled while it waited was never sent).
  */
-const approved = (eb: Eb) =>
-  eb.and([
+const approved = (eb: Eb) => {
+  const hasStep = (decision: ApprovalDecision) =>
+    eb.exists(
+      eb
+        .selectFrom('notice_approvals as a')
+        .select('a.id')
+        .whereRef('a.notice_id', '=', 'n.id')
+        .where('a.decision', '=', decision),
+    );
+  return eb.and([
     eb('n.status', 'not in', [...UNAPPROVED_STATUSES]),
-    eb.or([
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('notice_approvals as a')
-            .select('a.id')
-            .whereRef('a.notice_id', '=', 'n.id')
-            .where('a.decision', '=', 'submitted'),
-        ),
-      ),
-      eb.exists(
-        eb
-          .selectFrom('notice_approvals as a')
-          .select('a.id')
-          .whereRef('a.notice_id', '=', 'n.id')
-          .where('a.decision', '=', 'approved'),
-      ),
-    ]),
+    eb.or([eb.not(hasStep('submitted')), hasStep('approved')]),
   ]);
+};
 
 const due = (eb: Eb, nowIso: string) => eb.or([eb('r.scheduled_at', 'is', null), eb('r.scheduled_at', '<=', nowIso)]);
+
+/** Released to residents (approved and due) and not cancelled: in force unless it has expired. */
+const releasedNotCancelled = (eb: Eb, nowIso: string) => [
+  approved(eb),
+  eb('n.status', '<>', 'cancelled'),
+  eb('r.kind', '<>', 'cancel'),
+  due(eb, nowIso),
+];
 
 /** Most severe first; the word order of SEVERITIES is not the column's text order. */
 const severityRank = (eb: Eb) =>
@@ -99,10 +99,7 @@ export function createPublicNoticeQuery(store: Pick<Store, 'db' | 'notices'>) {
         .select('f.sent_at as first_sent_at')
         .where((eb) =>
           eb.and([
-            approved(eb),
-            eb('n.status', '<>', 'cancelled'),
-            eb('r.kind', '<>', 'cancel'),
-            due(eb, nowIso),
+            ...releasedNotCancelled(eb, nowIso),
             eb.or([eb('r.expires_at', 'is', null), eb('r.expires_at', '>', nowIso)]),
           ]),
         )
@@ -137,10 +134,7 @@ export function createPublicNoticeQuery(store: Pick<Store, 'db' | 'notices'>) {
           .selectAll('r')
           .where((eb) =>
             eb.and([
-              approved(eb),
-              eb('n.status', '<>', 'cancelled'),
-              eb('r.kind', '<>', 'cancel'),
-              due(eb, nowIso),
+              ...releasedNotCancelled(eb, nowIso),
               eb('r.expires_at', '>', sinceIso),
               eb('r.expires_at', '<=', nowIso),
             ]),

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
-import { SEVERITY_COLOUR } from '../domain/labels.ts';
+import { KIND_WORD, SEVERITY_COLOUR } from '../domain/labels.ts';
 import { markedTitle } from '../domain/marks.ts';
+import { type ActiveNotice, type EndedNotice, type PublicNoticeQuery, RECENT_DAYS } from '../store/public-notices.ts';
 import { sendCachedPage } from './cached-page.ts';
 import { En, Layout } from './layout.tsx';
 import {
@@ -9,7 +10,6 @@ import {
   CategoryWords,
   issuer,
   JstTime,
-  KIND_WORD,
   NOTICES_FEED_PATH,
   NOTICES_PATH,
   type NoticeRenderContext,
@@ -17,7 +17,6 @@ import {
   PUBLIC_NOTICE_CACHE,
   SeverityBadge,
 } from './notice-parts.tsx';
-import { type ActiveNotice, type EndedNotice, type PublicNoticeQuery, RECENT_DAYS } from '../store/public-notices.ts';
 
 /** Enough for every notice a city has in force at once; more would only slow the page for phones. */
 export const ACTIVE_LIMIT = 100;

@@ -2,9 +2,10 @@ import { Hono } from 'hono';
 import type { Child, FC } from 'hono/jsx';
 import { createNoticesFeedRoutes } from '../api/notices-feed.ts';
 import type { Deps } from '../deps.ts';
-import { SEVERITY_WORD } from '../domain/labels.ts';
+import { KIND_WORD, SEVERITY_WORD } from '../domain/labels.ts';
 import type { Revision } from '../domain/revision.ts';
 import { changedFields, type PublicField } from '../domain/revision-changes.ts';
+import { createPublicNoticeQuery } from '../store/public-notices.ts';
 import { sendCachedPage } from './cached-page.ts';
 import { En, formatJst, formatJstEn, Layout, sendPage } from './layout.tsx';
 import { createNoticeListRoutes } from './notice-list-page.tsx';
@@ -15,14 +16,12 @@ import {
   feedLinkHead,
   issuer,
   JstTime,
-  KIND_WORD,
   NOTICE_CSS,
   NOTICES_PATH,
   type NoticeRenderContext,
   PUBLIC_NOTICE_CACHE,
   SeverityBadge,
 } from './notice-parts.tsx';
-import { createPublicNoticeQuery } from '../store/public-notices.ts';
 
 export type NoticePageDeps = Pick<Deps, 'store' | 'areas' | 'config' | 'links'>;
 

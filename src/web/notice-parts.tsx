@@ -2,7 +2,7 @@ import type { FC } from 'hono/jsx';
 import { CATEGORY_EN, SEVERITY_COLOUR, SEVERITY_WORD } from '../domain/labels.ts';
 import type { Area, Category, Severity } from '../domain/notice.ts';
 import type { PublicField } from '../domain/revision-changes.ts';
-import { formatJst, isoJst } from './layout.tsx';
+import { En, formatJst, isoJst } from './layout.tsx';
 
 /** What the notice page, the notices list and the feed share: words, badges and looks. */
 
@@ -19,12 +19,6 @@ export interface NoticeRenderContext {
 
 export const NOTICES_PATH = '/notices';
 export const NOTICES_FEED_PATH = '/notices.atom';
-
-export const KIND_WORD = {
-  alert: { ja: '発表', en: 'Issued' },
-  update: { ja: '訂正', en: 'Corrected' },
-  cancel: { ja: '取消', en: 'Cancelled' },
-} as const;
 
 export const FIELD_WORD: Record<PublicField, { ja: string; en: string }> = {
   title: { ja: '件名', en: 'Title' },
@@ -54,15 +48,28 @@ export const issuer = (department: string | null, city: City): string => departm
 /** A time in JST, with its machine-readable instant. */
 export const JstTime: FC<{ at: Date }> = ({ at }) => <time datetime={isoJst(at)}>{formatJst(at)}</time>;
 
-/** Severity in words as well as colour: the colour alone must never carry the meaning. */
-export const SeverityBadge: FC<{ severity: Severity }> = ({ severity }) => (
-  <>
+/**
+ * Severity in words as well as colour: the colour alone must never carry the meaning. The
+ * English word follows inline on the public pages (their `En` is a line of its own), in `En`
+ * on the console's, or not at all where other English follows the badge.
+ */
+export const SeverityBadge: FC<{ severity: Severity; english?: 'inline' | 'En' | 'none' }> = ({
+  severity,
+  english = 'inline',
+}) => {
+  const badge = (
     <span class="badge" style={`background:${SEVERITY_COLOUR[severity]}`}>
       {SEVERITY_WORD.ja[severity]}
-    </span>{' '}
-    <span lang="en">{SEVERITY_WORD.en[severity]}</span>
-  </>
-);
+    </span>
+  );
+  if (english === 'none') return badge;
+  const word = SEVERITY_WORD.en[severity];
+  return (
+    <>
+      {badge} {english === 'En' ? <En>{word}</En> : <span lang="en">{word}</span>}
+    </>
+  );
+};
 
 export const CategoryWords: FC<{ category: Category }> = ({ category }) => (
   <>

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { expect } from 'vitest';
 import type { StaffRole } from '../../src/store/schema.ts';
 
 /** What a browser would hold: cookies by name, sent back on each request. */
@@ -102,4 +103,25 @@ export async function signedInConsole(
   // Read the session's own CSRF token from a signed-in page.
   await client.get('/console/notices');
   return Object.assign(client, { tokenId: id, token });
+}
+
+/**
+ * Posts a console form as a forged request would (without the CSRF token, with a wrong one,
+ * from another origin) and expects the console's 403 page each time.
+ */
+export async function expectCsrfRefused(
+  client: ConsoleClient,
+  path: string,
+  fields: Record<string, string | string[]> = {},
+): Promise<void> {
+  const forgeries: [string, () => Promise<Response>][] = [
+    ['no CSRF token', () => client.post(path, { ...fields, _csrf: '' })],
+    ['a wrong CSRF token', () => client.post(path, { ...fields, _csrf: 'not-the-session-token' })],
+    ['another origin', () => client.post(path, fields, { origin: 'https://evil.example' })],
+  ];
+  for (const [how, post] of forgeries) {
+    const res = await post();
+    expect(res.status, `${path} with ${how}`).toBe(403);
+    expect(await res.text(), `${path} with ${how}`).toContain('操作を確認できませんでした');
+  }
 }

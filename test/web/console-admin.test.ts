@@ -1,13 +1,12 @@
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
 import { AUDIT_PAGE_SIZE } from '../../src/web/console/audit-page.tsx';
+import { appSuite } from '../helpers/app-suite.ts';
 import { browserSuite, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
-import { type ConsoleClient, consoleClient, signedInConsole } from '../helpers/console.ts';
+import { type ConsoleClient, consoleClient, expectCsrfRefused, signedInConsole } from '../helpers/console.ts';
+import { signInThroughForm } from '../helpers/console-browser.ts';
 import { STORE_KINDS } from '../helpers/db.ts';
-import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
+import { type HttpApp, startHttpApp } from '../helpers/http-app.ts';
 
 const ORIGIN = 'https://hibiki.example.jp';
 
@@ -22,25 +21,19 @@ function olderLink(html: string): string | undefined {
 }
 
 describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles that may use them (%s)', (store) => {
-  let deps: TestDeps;
-  let app: ReturnType<typeof createApp>;
+  const hibiki = appSuite({ store });
   let author: ConsoleClient;
   let approver: ConsoleClient;
   let admin: ConsoleClient & { tokenId: number };
 
   beforeAll(async () => {
-    deps = await createTestDeps({ store });
-    app = createApp(deps);
-    author = await signedInConsole(app, deps.store.tokens, 'author', '広報課 作成者');
-    approver = await signedInConsole(app, deps.store.tokens, 'approver', '防災課 承認者');
-    admin = await signedInConsole(app, deps.store.tokens, 'admin', '情報課 管理者');
-  });
-  afterAll(async () => {
-    await deps.dispose();
+    author = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'author', '広報課 作成者');
+    approver = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'approver', '防災課 承認者');
+    admin = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'admin', '情報課 管理者');
   });
 
   const bearer = (token: string, path = '/v1/tokens') =>
-    app.request(`${ORIGIN}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    hibiki.app.request(`${ORIGIN}${path}`, { headers: { authorization: `Bearer ${token}` } });
 
   it('refuses authors the tokens, queues (page, API and static files) and the audit log; approvers only tokens and queues', async () => {
     const board = await (await admin.get('/console/queues')).text();
@@ -65,7 +58,7 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
     expect(audit.status).toBe(200);
     expect(await audit.text()).toContain('監査ログ');
     // Signed out: the pages and the board's API send the browser to sign in.
-    const anonymous = consoleClient(app);
+    const anonymous = consoleClient(hibiki.app);
     for (const path of ['/console/audit', '/console/tokens', '/console/queues', '/console/queues/api/queues']) {
       const res = await anonymous.get(path);
       expect(res.status, path).toBe(303);
@@ -94,7 +87,7 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
     const token = /id="new-token" value="(hbk_[A-Za-z0-9_-]+)"/.exec(page)?.[1];
     expect(token).toBeDefined();
     if (!token) return;
-    const row = (await deps.store.tokens.list()).find((t) => t.name === '防災課 システム連携');
+    const row = (await hibiki.deps.store.tokens.list()).find((t) => t.name === '防災課 システム連携');
     expect(row).toMatchObject({ role: 'approver', revokedAt: null });
     if (!row) return;
 
@@ -107,7 +100,7 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
     expect(after).toContain('防災課 システム連携');
     expect(after).not.toContain(token);
     expect(after).toContain(`href="/console/tokens/${row.id}/revoke"`);
-    expect(JSON.stringify(await deps.store.audit.list({ limit: 500 }))).not.toContain(token);
+    expect(JSON.stringify(await hibiki.deps.store.audit.list({ limit: 500 }))).not.toContain(token);
     expect(await admin.page('/console/audit')).not.toContain(token);
 
     // Revoking asks for a confirmation first; without it nothing happens.
@@ -129,7 +122,9 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
     // A second revocation finds no live token.
     expect((await admin.post(`/console/tokens/${row.id}/revoke`, { confirm: 'yes' })).status).toBe(404);
 
-    const audit = (await deps.store.audit.list({ limit: 500 })).filter((e) => e.target === String(row.id)).reverse();
+    const audit = (await hibiki.deps.store.audit.list({ limit: 500 }))
+      .filter((e) => e.target === String(row.id))
+      .reverse();
     expect(audit.map((e) => [e.actor, e.action, e.detail])).toEqual([
       ['情報課 管理者', 'token.create', { name: '防災課 システム連携', role: 'approver' }],
       ['情報課 管理者', 'token.revoke', null],
@@ -137,7 +132,7 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
   });
 
   it('shows what is wrong next to the fields of a bad token request', async () => {
-    const before = (await deps.store.tokens.list()).length;
+    const before = (await hibiki.deps.store.tokens.list()).length;
     const res = await admin.post('/console/tokens', { name: '   ', role: 'superuser' });
     expect(res.status).toBe(400);
     const html = await res.text();
@@ -148,11 +143,11 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
     expect(html).toMatch(/id="token-role"[^>]*aria-invalid="true"/);
     expect(html).toContain('名前を入力してください');
     expect(html).toContain('役割を author、approver、admin から選んでください');
-    expect((await deps.store.tokens.list()).length).toBe(before);
+    expect((await hibiki.deps.store.tokens.list()).length).toBe(before);
   });
 
   it('warns before an admin revokes the token they are signed in with, then signs them out', async () => {
-    const self = await signedInConsole(app, deps.store.tokens, 'admin', '自分で失効');
+    const self = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'admin', '自分で失効');
     expect(await self.page('/console/tokens')).toContain('使用中のトークン');
     const confirm = await self.page(`/console/tokens/${self.tokenId}/revoke`);
     expect(confirm).toContain('これは今サインインに使っているトークンです');
@@ -162,35 +157,27 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
     expect(await res.text()).toContain('サインアウトしました');
     expect(self.jar.cookies.has('__Host-hibiki_console')).toBe(false);
     expect((await bearer(self.token, '/v1/notices')).status).toBe(401);
-    const again = await app.request(`${ORIGIN}/console/tokens`, { headers: { cookie: self.jar.header() } });
+    const again = await hibiki.app.request(`${ORIGIN}/console/tokens`, { headers: { cookie: self.jar.header() } });
     expect(again.status).toBe(303);
   });
 
   it('refuses every token change without the session CSRF token or from another origin', async () => {
-    const { id, token } = await deps.store.tokens.create('CSRF の的', 'author');
-    const count = (await deps.store.tokens.list()).length;
+    const { id, token } = await hibiki.deps.store.tokens.create('CSRF の的', 'author');
+    const count = (await hibiki.deps.store.tokens.list()).length;
     const attempts: [string, Record<string, string>][] = [
       ['/console/tokens', { name: '偽のトークン', role: 'admin' }],
       [`/console/tokens/${id}/revoke`, { confirm: 'yes' }],
     ];
-    for (const [path, fields] of attempts) {
-      const missing = await admin.post(path, { ...fields, _csrf: '' });
-      expect(missing.status, path).toBe(403);
-      expect(await missing.text(), path).toContain('操作を確認できませんでした');
-      const forged = await admin.post(path, { ...fields, _csrf: 'not-the-session-token' });
-      expect(forged.status, path).toBe(403);
-      const foreign = await admin.post(path, fields, { origin: 'https://evil.example' });
-      expect(foreign.status, path).toBe(403);
-    }
-    expect((await deps.store.tokens.list()).length).toBe(count);
+    for (const [path, fields] of attempts) await expectCsrfRefused(admin, path, fields);
+    expect((await hibiki.deps.store.tokens.list()).length).toBe(count);
     expect((await bearer(token, '/v1/notices')).status).toBe(200);
   });
 
   it("refuses the board's own write calls: no CSRF token, and read-only even with one", async () => {
-    await deps.queues.enqueueDispatch({ noticeId: 'n-board', revision: 1 }, { priority: 5 });
+    await hibiki.deps.queues.enqueueDispatch({ noticeId: 'n-board', revision: 1 }, { priority: 5 });
     const cookie = admin.jar.header();
     const put = (path: string, headers: Record<string, string> = {}) =>
-      app.request(`${ORIGIN}/console/queues/api/queues/${path}`, {
+      hibiki.app.request(`${ORIGIN}/console/queues/api/queues/${path}`, {
         method: 'PUT',
         headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers },
         body: '{}',
@@ -213,9 +200,11 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
     const actor = 'ページ係';
     const total = AUDIT_PAGE_SIZE + 12;
     for (let i = 1; i <= total; i++) {
-      await deps.store.audit.record(actor, i % 10 === 0 ? 'notice.approve' : 'notice.create', `n-page-${i}`, { n: i });
+      await hibiki.deps.store.audit.record(actor, i % 10 === 0 ? 'notice.approve' : 'notice.create', `n-page-${i}`, {
+        n: i,
+      });
     }
-    await deps.store.audit.record('別の人', 'notice.approve', 'n-other', { n: 0 });
+    await hibiki.deps.store.audit.record('別の人', 'notice.approve', 'n-other', { n: 0 });
 
     const first = await approver.page(`/console/audit?actor=${encodeURIComponent(actor)}`);
     const firstRows = auditRows(first);
@@ -256,7 +245,7 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
   });
 
   it('escapes HTML in an audit entry, masks anything that looks like a secret, and shows unknown actions as recorded', async () => {
-    await deps.store.audit.record('<b>actor</b>', 'plugin.<i>thing</i>', '<img src=x onerror=alert(1)>', {
+    await hibiki.deps.store.audit.record('<b>actor</b>', 'plugin.<i>thing</i>', '<img src=x onerror=alert(1)>', {
       title: '<script>alert("x")</script>',
       token: 'hbk_shouldneverbeshown_0123456789',
       note: 'leaked hbk_ABCDEFGHIJKLMNOPQRSTUVWXYZ in text',
@@ -276,7 +265,7 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
   });
 
   it('records what staff do in the console and names it in words', async () => {
-    const client = await signedInConsole(app, deps.store.tokens, 'approver', '記録の確認');
+    const client = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'approver', '記録の確認');
     const html = await client.page(`/console/audit?actor=${encodeURIComponent('記録の確認')}`);
     const [row] = auditRows(html);
     expect(row).toContain('サインイン');
@@ -291,43 +280,26 @@ describe.each(STORE_KINDS)('console: audit log, tokens and queues for the roles 
  * console's admin guard; and in Chromium, that the board runs under its CSP.
  */
 describe('console: Bull Board at /console/queues over HTTP', () => {
-  let deps: TestDeps;
-  let app: ReturnType<typeof createApp> | undefined;
-  let server: ServerType;
-  let base: string;
+  let hibiki: HttpApp;
   let adminCookie: string;
   let authorCookie: string;
 
   beforeAll(async () => {
-    // The server starts first: the console checks the Origin of its forms against PUBLIC_BASE_URL.
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve(
-        {
-          fetch: (req, env) => (app ? app.fetch(req, env) : new Response('starting', { status: 503 })),
-          port: 0,
-          hostname: '127.0.0.1',
-        },
-        () => resolve(s),
-      );
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    deps = await createTestDeps({ env: { PUBLIC_BASE_URL: base } });
-    app = createApp(deps);
+    hibiki = await startHttpApp({ workers: false });
     adminCookie = await signInOverHttp('admin');
     authorCookie = await signInOverHttp('author');
-    await deps.queues.enqueueDispatch({ noticeId: 'n-http', revision: 1 }, { priority: 5 });
+    await hibiki.deps.queues.enqueueDispatch({ noticeId: 'n-http', revision: 1 }, { priority: 5 });
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
-    await deps?.dispose();
+    await hibiki?.close();
   });
 
   /** Signs in through the real sign-in form over HTTP; returns the session cookie. */
   async function signInOverHttp(role: 'admin' | 'author'): Promise<string> {
-    const { token } = await deps.store.tokens.create(`board-${role}`, role);
+    const { token } = await hibiki.deps.store.tokens.create(`board-${role}`, role);
     const client = consoleClient(
       { request: (url: string, init?: RequestInit) => fetch(url, { ...init, redirect: 'manual' }) } as never,
-      base,
+      hibiki.base,
     );
     await client.get('/console/login');
     const res = await client.post('/console/login', { token });
@@ -337,7 +309,7 @@ describe('console: Bull Board at /console/queues over HTTP', () => {
   }
 
   const get = (path: string, cookie?: string) =>
-    fetch(`${base}${path}`, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
+    fetch(`${hibiki.base}${path}`, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
 
   it('serves the board, its static files and its API to an admin, with a CSP that still forbids framing', async () => {
     const page = await get('/console/queues', adminCookie);
@@ -367,7 +339,7 @@ describe('console: Bull Board at /console/queues over HTTP', () => {
       queues: { name: string; readOnlyMode: boolean; counts: Record<string, number> }[];
     };
     const names = body.queues.map((q) => q.name).sort();
-    expect(names).toEqual(['dispatch', ...deps.channels.ids().map((id) => `deliver-${id}`)].sort());
+    expect(names).toEqual(['dispatch', ...hibiki.deps.channels.ids().map((id) => `deliver-${id}`)].sort());
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
     expect(body.queues.find((q) => q.name === 'dispatch')?.counts.prioritized).toBe(1);
   });
@@ -398,13 +370,10 @@ describe('console: Bull Board at /console/queues over HTTP', () => {
           if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
         });
         // Signs in as a person would, and is sent on to the board.
-        const { token } = await deps.store.tokens.create('board-browser', 'admin');
-        await page.goto(`${base}/console/login?next=${encodeURIComponent('/console/queues')}`);
-        await page.getByLabel('トークン').fill(token);
-        await page.getByRole('button', { name: 'サインイン' }).click();
-        await page.waitForURL(`${base}/console/queues`);
+        const { token } = await hibiki.deps.store.tokens.create('board-browser', 'admin');
+        await signInThroughForm(page, hibiki.base, token, '/console/queues');
         // The overview's cards come from the board's API: the queued dispatch job shows as one job.
-        await page.getByText(`deliver-${deps.channels.ids()[0]}`).first().waitFor({ timeout: 20_000 });
+        await page.getByText(`deliver-${hibiki.deps.channels.ids()[0]}`).first().waitFor({ timeout: 20_000 });
         await page
           .getByText(/^1\s*ジョブ$/)
           .first()

@@ -1,40 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
-import { type RunningWorkers, startWorkers } from '../../workers/index.ts';
-import { type SmtpSink, startSmtpSink } from '../fakes/smtp-sink.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { postNotice, type StaffClient, staffClient } from '../helpers/api.ts';
-import { type ConsoleClient, signedInConsole } from '../helpers/console.ts';
-import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
-import { residentEmails, seedMailSubscribers, waitForDeliveries } from '../helpers/seed.ts';
+import { appSuite } from '../helpers/app-suite.ts';
+import { type ConsoleClient, expectCsrfRefused, signedInConsole } from '../helpers/console.ts';
+import { residentEmails, waitForDeliveries } from '../helpers/seed.ts';
 
 /** The approval screens over the real service, with real workers sending what an approver lets go. */
 describe('console approvals', () => {
-  let deps: TestDeps;
-  let sink: SmtpSink;
-  let workers: RunningWorkers;
-  let app: ReturnType<typeof createApp>;
+  const residents = residentEmails(2);
+  const hibiki = appSuite({ mailTo: residents });
   /** The author submits through the API under the same name they sign in to the console with. */
   let authorApi: StaffClient;
   let author: ConsoleClient;
   let approver: ConsoleClient;
-  const residents = residentEmails(2);
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    deps = await createTestDeps({ env: { CHANNELS: 'mail,cap', SMTP_URL: sink.url } });
-    workers = startWorkers(deps);
-    app = createApp(deps);
-    await seedMailSubscribers(deps, residents);
-    authorApi = await staffClient(deps, 'author', '地域振興課 作成者');
-    author = await signedInConsole(app, deps.store.tokens, 'author', '地域振興課 作成者');
-    approver = await signedInConsole(app, deps.store.tokens, 'approver', '危機管理監');
+    authorApi = await staffClient(hibiki.deps, 'author', '地域振興課 作成者');
+    author = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'author', '地域振興課 作成者');
+    approver = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'approver', '危機管理監');
   });
-  afterAll(async () => {
-    await workers?.close();
-    await deps?.dispose();
-    await sink?.close();
-  });
-  afterEach(() => sink.reset());
 
   const submit = (title: string, overrides: Record<string, unknown> = {}) =>
     postNotice(authorApi, { title, severity: 'emergency', requestApproval: true, ...overrides });
@@ -66,7 +49,7 @@ describe('console approvals', () => {
     const res = await author.post(`/console/notices/${id}/approve`, { comment: '自分で承認' });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('権限がありません');
-    expect((await deps.store.notices.get(id))?.status).toBe('pending_approval');
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('pending_approval');
     expect((await author.get('/console/approvals')).status).toBe(403);
   });
 
@@ -78,15 +61,15 @@ describe('console approvals', () => {
     expect(page).toContain(`action="/console/notices/${id}/return"`);
     expect(page).toMatch(/<label for="approve-comment">/);
     expect(page).toMatch(/<label for="return-comment">/);
-    expect(sink.count).toBe(0);
+    expect(hibiki.sink.count).toBe(0);
 
     const res = await approver.post(`/console/notices/${id}/approve`, { comment: '内容を確認しました' });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/notices/${id}?done=approved`);
-    const t = await waitForDeliveries(deps, id, residents.length + 1);
+    const t = await waitForDeliveries(hibiki.deps, id, residents.length + 1);
     expect(t).toEqual({ queued: 0, sent: residents.length + 1, failed: 0, skipped: 0 });
-    await sink.waitFor(residents.length);
-    expect(sink.envelopes.flatMap((e) => e.rcptTo).sort()).toEqual([...residents].sort());
+    await hibiki.sink.waitFor(residents.length);
+    expect(hibiki.sink.envelopes.flatMap((e) => e.rcptTo).sort()).toEqual([...residents].sort());
 
     const after = await author.page(`/console/notices/${id}?done=approved`);
     expect(after).toMatch(/role="status">\s*<p>承認しました。通知を配信します。/);
@@ -99,7 +82,7 @@ describe('console approvals', () => {
     expect(steps).toContain('危機管理監');
     expect(steps).toContain('内容を確認しました');
     expect(steps).toMatch(/<time datetime="[^"]+\+09:00">/);
-    const audit = await deps.store.audit.list({ limit: 50, action: 'notice.approve' });
+    const audit = await hibiki.deps.store.audit.list({ limit: 50, action: 'notice.approve' });
     expect(audit.some((a) => a.target === id && a.actor === '危機管理監')).toBe(true);
   });
 
@@ -114,7 +97,7 @@ describe('console approvals', () => {
       /<textarea id="return-comment"[^>]*aria-invalid="true"[^>]*aria-describedby="return-comment-error/,
     );
     expect(html).toContain('<p class="error" id="return-comment-error">作成者が何を直せばよいかを書いてください');
-    expect((await deps.store.notices.get(id))?.status).toBe('pending_approval');
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('pending_approval');
   });
 
   it('returns a notice with a comment the author then sees, with a link to edit and resubmit', async () => {
@@ -124,7 +107,7 @@ describe('console approvals', () => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/notices/${id}?done=returned`);
-    expect((await deps.store.notices.get(id))?.status).toBe('returned');
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('returned');
 
     const page = await author.page(`/console/notices/${id}`);
     expect(page).toContain('差し戻されています');
@@ -138,7 +121,7 @@ describe('console approvals', () => {
   });
 
   it('tells an approver who submitted a notice why they cannot approve it', async () => {
-    const selfApi = await staffClient(deps, 'approver', '危機管理監');
+    const selfApi = await staffClient(hibiki.deps, 'approver', '危機管理監');
     const id = await postNotice(selfApi, { title: '自分の申請', severity: 'warning', requestApproval: true });
     const page = await approver.page(`/console/notices/${id}`);
     expect(page).not.toContain(`action="/console/notices/${id}/approve"`);
@@ -146,17 +129,15 @@ describe('console approvals', () => {
     const res = await approver.post(`/console/notices/${id}/approve`, {});
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('ご自身が申請したもの');
-    expect((await deps.store.notices.get(id))?.status).toBe('pending_approval');
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('pending_approval');
   });
 
   it('refuses approve and return without the CSRF token', async () => {
     const id = await submit('CSRFの承認');
     for (const action of ['approve', 'return']) {
-      const res = await approver.post(`/console/notices/${id}/${action}`, { _csrf: 'forged', comment: 'x' });
-      expect(res.status, action).toBe(403);
-      expect(await res.text()).toContain('操作を確認できませんでした');
+      await expectCsrfRefused(approver, `/console/notices/${id}/${action}`, { comment: 'x' });
     }
-    expect((await deps.store.notices.get(id))?.status).toBe('pending_approval');
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('pending_approval');
   });
 
   it('escapes HTML in a title on the approvals list and the approval panel', async () => {

@@ -1,16 +1,15 @@
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
 import twitterText from 'twitter-text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
 import { templateExampleValues } from '../../src/domain/notice-templates.ts';
 import { dispatchJobId } from '../../src/queue/names.ts';
 import { createNoticeService } from '../../src/services/notices.ts';
 import type { StaffIdentity } from '../../src/store/tokens.ts';
+import { appSuite } from '../helpers/app-suite.ts';
 import { browserSuite, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
-import { type ConsoleClient, signedInConsole } from '../helpers/console.ts';
-import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
+import { type ConsoleClient, expectCsrfRefused, signedInConsole } from '../helpers/console.ts';
+import { signInThroughForm, watchProblems } from '../helpers/console-browser.ts';
+import { type HttpApp, startHttpApp } from '../helpers/http-app.ts';
 
 /** Nothing here sends: no workers run, and X and LINE point at a port nobody listens on. */
 const NOWHERE = 'http://127.0.0.1:9';
@@ -69,22 +68,17 @@ const CHANNEL_ENV = {
 };
 
 describe('console compose page', () => {
-  let deps: TestDeps;
-  let app: ReturnType<typeof createApp>;
+  const hibiki = appSuite({ env: CHANNEL_ENV });
   let author: ConsoleClient;
   let approver: ConsoleClient;
 
   beforeAll(async () => {
-    deps = await createTestDeps({ env: CHANNEL_ENV });
-    app = createApp(deps);
-    author = await signedInConsole(app, deps.store.tokens, 'author', '広報課 作成者');
-    approver = await signedInConsole(app, deps.store.tokens, 'approver', '防災課 承認者');
-  });
-  afterAll(async () => {
-    await deps?.dispose();
+    author = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'author', '広報課 作成者');
+    approver = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'approver', '防災課 承認者');
   });
 
-  const idFrom = (res: Response) => /^\/console\/notices\/([^/?]+)(\?done=\w+)?$/.exec(res.headers.get('location') ?? '')?.[1];
+  const idFrom = (res: Response) =>
+    /^\/console\/notices\/([^/?]+)(\?done=\w+)?$/.exec(res.headers.get('location') ?? '')?.[1];
 
   it('labels every control, has one h1, and offers every enabled channel checked', async () => {
     const html = await author.page('/console/notices/new');
@@ -138,7 +132,7 @@ describe('console compose page', () => {
   });
 
   it('fills a template and pre-fills the form with its wording, severity, category and topics', async () => {
-    const template = deps.noticeTemplates.find((t) => t.id === 'evacuation-order');
+    const template = hibiki.deps.noticeTemplates.find((t) => t.id === 'evacuation-order');
     expect(template).toBeDefined();
     if (!template) return;
     const values = Object.fromEntries(Object.entries(templateExampleValues(template)).map(([k, v]) => [`v.${k}`, v]));
@@ -157,7 +151,7 @@ describe('console compose page', () => {
   });
 
   it('names a missing required template field beside it', async () => {
-    const template = deps.noticeTemplates.find((t) => t.id === 'evacuation-order');
+    const template = hibiki.deps.noticeTemplates.find((t) => t.id === 'evacuation-order');
     if (!template) throw new Error('no evacuation-order template');
     const { areas: _omitted, ...rest } = templateExampleValues(template);
     const values = Object.fromEntries(Object.entries(rest).map(([k, v]) => [`v.${k}`, v]));
@@ -188,10 +182,10 @@ describe('console compose page', () => {
     expect(res.status).toBe(303);
     const id = idFrom(res);
     expect(id).toBeDefined();
-    const detail = await deps.store.notices.get(id ?? '');
+    const detail = await hibiki.deps.store.notices.get(id ?? '');
     expect(detail?.status).toBe('queued');
     expect(detail?.title).toBe(title);
-    expect(await deps.queues.dispatch.getJob(dispatchJobId(id ?? '', 1))).toBeDefined();
+    expect(await hibiki.deps.queues.dispatch.getJob(dispatchJobId(id ?? '', 1))).toBeDefined();
   });
 
   it('sends an exercise at once, without the confirmation page', async () => {
@@ -200,7 +194,7 @@ describe('console compose page', () => {
       _action: 'submit',
     });
     expect(res.status).toBe(303);
-    const notice = await deps.store.notices.get(idFrom(res) ?? '');
+    const notice = await hibiki.deps.store.notices.get(idFrom(res) ?? '');
     expect(notice?.mode).toBe('exercise');
     expect(notice?.status).toBe('queued');
   });
@@ -212,8 +206,8 @@ describe('console compose page', () => {
     });
     expect(res.status).toBe(303);
     const id = idFrom(res) ?? '';
-    expect((await deps.store.notices.get(id))?.status).toBe('pending_approval');
-    expect(await deps.queues.dispatch.getJob(dispatchJobId(id, 1))).toBeUndefined();
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('pending_approval');
+    expect(await hibiki.deps.queues.dispatch.getJob(dispatchJobId(id, 1))).toBeUndefined();
   });
 
   it('shows validation errors beside the fields, with a summary, and keeps what was typed', async () => {
@@ -254,13 +248,13 @@ describe('console compose page', () => {
     expect(a.headers.get('location')).toBe(b.headers.get('location'));
     const again = await author.post('/console/notices', fields);
     expect(again.headers.get('location')).toBe(a.headers.get('location'));
-    const all = await deps.store.notices.list({ limit: 500 });
+    const all = await hibiki.deps.store.notices.list({ limit: 500 });
     expect(all.filter((n) => n.title === title)).toHaveLength(1);
   });
 
   it('corrects a notice: the form shows the current revision and only changed fields are sent', async () => {
     const staff: StaffIdentity = { tokenId: 0, name: '防災課 承認者', role: 'approver' };
-    const service = createNoticeService(deps);
+    const service = createNoticeService(hibiki.deps);
     const { notice } = await service.post(
       {
         title: '給水所の開設',
@@ -302,17 +296,17 @@ describe('console compose page', () => {
     const res = await author.post(`/console/notices/${notice.id}/correct`, { ...fields, _action: 'confirm' });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/notices/${notice.id}?done=corrected`);
-    const revision = await deps.store.notices.getRevision(notice.id, 2);
+    const revision = await hibiki.deps.store.notices.getRevision(notice.id, 2);
     expect(revision?.body).toBe('市役所前と市民体育館に給水所を開設しました。');
     expect(revision?.department).toBe('水道課');
-    const audit = await deps.store.audit.list({ limit: 50 });
+    const audit = await hibiki.deps.store.audit.list({ limit: 50 });
     const entry = audit.find((e) => e.action === 'notice.correct' && e.target === notice.id);
     expect(entry?.detail).toMatchObject({ revision: 2, changed: ['body'] });
 
     // The same form sent again makes no third revision.
     const twice = await author.post(`/console/notices/${notice.id}/correct`, { ...fields, _action: 'confirm' });
     expect(twice.status).toBe(303);
-    expect(await deps.store.notices.getRevision(notice.id, 3)).toBeUndefined();
+    expect(await hibiki.deps.store.notices.getRevision(notice.id, 3)).toBeUndefined();
 
     // A form that changes nothing says so.
     const page = await author.page(`/console/notices/${notice.id}/correct`);
@@ -334,7 +328,7 @@ describe('console compose page', () => {
     });
     const id = idFrom(created) ?? '';
     const returner: StaffIdentity = { tokenId: 0, name: '別の承認者', role: 'approver' };
-    await createNoticeService(deps).returnForChanges(id, '対象地区に「泗水地区」も入れてください', returner);
+    await createNoticeService(hibiki.deps).returnForChanges(id, '対象地区に「泗水地区」も入れてください', returner);
 
     const form = await author.page(`/console/notices/${id}/resubmit`);
     expect(form).toContain('対象地区に「泗水地区」も入れてください');
@@ -348,18 +342,16 @@ describe('console compose page', () => {
       _action: 'submit',
     });
     expect(res.status).toBe(303);
-    const notice = await deps.store.notices.get(id);
+    const notice = await hibiki.deps.store.notices.get(id);
     expect(notice?.status).toBe('pending_approval');
-    expect((await deps.store.notices.getRevision(id, 1))?.title).toBe('高齢者等避難（旭志地区・泗水地区）');
+    expect((await hibiki.deps.store.notices.getRevision(id, 1))?.title).toBe('高齢者等避難（旭志地区・泗水地区）');
   });
 
   it('refuses a post or a preview without the CSRF token', async () => {
     const title = `CSRF なし ${Date.now()}`;
-    const res = await author.post('/console/notices', { ...noticeFields({ title }), _action: 'confirm', _csrf: '' });
-    expect(res.status).toBe(403);
-    const preview = await author.post('/console/notices/preview', { ...noticeFields(), _csrf: '' });
-    expect(preview.status).toBe(403);
-    const all = await deps.store.notices.list({ limit: 500 });
+    await expectCsrfRefused(author, '/console/notices', { ...noticeFields({ title }), _action: 'confirm' });
+    await expectCsrfRefused(author, '/console/notices/preview', noticeFields());
+    const all = await hibiki.deps.store.notices.list({ limit: 500 });
     expect(all.some((n) => n.title === title)).toBe(false);
   });
 
@@ -379,52 +371,24 @@ describe('console compose page', () => {
 });
 
 describe.skipIf(!HAS_CHROMIUM)(browserSuite('console compose page in Chromium'), () => {
-  let deps: TestDeps;
-  let app: ReturnType<typeof createApp> | undefined;
-  let server: ServerType;
-  let base: string;
+  let hibiki: HttpApp;
   let browser: Browser;
 
   beforeAll(async () => {
-    // The server starts first: the console checks the Origin of its forms against PUBLIC_BASE_URL.
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve(
-        {
-          fetch: (req, env) => (app ? app.fetch(req, env) : new Response('starting', { status: 503 })),
-          port: 0,
-          hostname: '127.0.0.1',
-        },
-        () => resolve(s),
-      );
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    deps = await createTestDeps({ env: { ...CHANNEL_ENV, PUBLIC_BASE_URL: base } });
-    app = createApp(deps);
+    hibiki = await startHttpApp({ env: CHANNEL_ENV, workers: false });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
-    await deps?.dispose();
+    await hibiki?.close();
   });
 
   it('previews live while typing, shows the X count by the body, and says when the form will ask for approval', async () => {
     const context = await browser.newContext({ viewport: { width: 360, height: 800 } });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (msg) => {
-      // A failed load is reported below with its address; the browser's own favicon request may 404.
-      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(msg.text());
-    });
-    page.on('response', (res) => {
-      if (res.status() >= 400 && !res.url().endsWith('/favicon.ico')) problems.push(`${res.status()} ${res.url()}`);
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
-    const { token } = await deps.store.tokens.create('ブラウザの作成者', 'author');
-    await page.goto(`${base}/console/login?next=${encodeURIComponent('/console/notices/new')}`);
-    await page.getByLabel('トークン').fill(token);
-    await page.getByRole('button', { name: 'サインイン' }).click();
-    await page.waitForURL(`${base}/console/notices/new`);
+    const { problems } = watchProblems(page);
+    const { token } = await hibiki.deps.store.tokens.create('ブラウザの作成者', 'author');
+    await signInThroughForm(page, hibiki.base, token, '/console/notices/new');
 
     await page.getByLabel('件名（必須）').fill('大雨による道路の通行止め');
     await page

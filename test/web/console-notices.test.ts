@@ -1,14 +1,12 @@
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
-import { type RunningWorkers, startWorkers } from '../../workers/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SmtpSink, startSmtpSink } from '../fakes/smtp-sink.ts';
 import { postNotice, type StaffClient, staffClient } from '../helpers/api.ts';
+import { appSuite } from '../helpers/app-suite.ts';
 import { browserSuite, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
-import { type ConsoleClient, signedInConsole } from '../helpers/console.ts';
-import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
+import { type ConsoleClient, expectCsrfRefused, signedInConsole } from '../helpers/console.ts';
+import { signInThroughForm, watchProblems } from '../helpers/console-browser.ts';
+import { type HttpApp, startHttpApp } from '../helpers/http-app.ts';
 import { residentEmails, seedMailSubscribers, tally, waitForDeliveries } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -45,36 +43,25 @@ interface ProgressPayload {
 }
 
 describe('console notice list, detail, progress and actions', () => {
-  let deps: TestDeps;
-  let sink: SmtpSink;
-  let workers: RunningWorkers;
-  let app: ReturnType<typeof createApp>;
+  const residents = residentEmails(3);
+  const hibiki = appSuite({ mailTo: residents });
   let api: StaffClient;
   let author: ConsoleClient;
   let approver: ConsoleClient;
-  const residents = residentEmails(3);
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    deps = await createTestDeps({ env: { CHANNELS: 'mail,cap', SMTP_URL: sink.url } });
-    workers = startWorkers(deps);
-    app = createApp(deps);
-    await seedMailSubscribers(deps, residents);
-    api = await staffClient(deps, 'approver', '防災課 承認者');
-    author = await signedInConsole(app, deps.store.tokens, 'author', '広報課 作成者');
-    approver = await signedInConsole(app, deps.store.tokens, 'approver', '防災課 係長');
+    api = await staffClient(hibiki.deps, 'approver', '防災課 承認者');
+    author = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'author', '広報課 作成者');
+    approver = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'approver', '防災課 係長');
   });
-  afterAll(async () => {
-    await workers?.close();
-    await deps?.dispose();
-    await sink?.close();
-  });
-  afterEach(() => sink.reset());
 
   /** Every delivery row written and final, and the dispatch finished: the page's end state. */
   async function settled(id: string, rows: number) {
-    const t = await waitForDeliveries(deps, id, rows);
-    await waitUntil(`${id} to be dispatched`, async () => (await deps.store.notices.get(id))?.status === 'dispatched');
+    const t = await waitForDeliveries(hibiki.deps, id, rows);
+    await waitUntil(
+      `${id} to be dispatched`,
+      async () => (await hibiki.deps.store.notices.get(id))?.status === 'dispatched',
+    );
     return t;
   }
 
@@ -125,7 +112,7 @@ describe('console notice list, detail, progress and actions', () => {
     expect(bySeverity).toContain('一覧テスト 警戒');
     expect(bySeverity).not.toContain('一覧テスト お知らせ');
 
-    const created = (await deps.store.notices.get(info))?.createdAt ?? new Date();
+    const created = (await hibiki.deps.store.notices.get(info))?.createdAt ?? new Date();
     const day = jstDate(created);
     const sameDay = await author.page(`/console/notices?from=${day}&to=${day}&severity=info`);
     expect(sameDay).toContain('一覧テスト お知らせ');
@@ -198,7 +185,7 @@ describe('console notice list, detail, progress and actions', () => {
 
   it('streams progress over server-sent events and closes when the notice is done', async () => {
     // Paused workers hold the notice in the queue, so the page and the stream are live for sure.
-    await Promise.all(workers.workers.map((w) => w.pause()));
+    await Promise.all(hibiki.workers.workers.map((w) => w.pause()));
     const id = await postNotice(api, { title: 'SSEテスト' });
     const page = await author.page(`/console/notices/${id}`);
     expect(page).toContain(`data-progress-url="/console/notices/${id}/events"`);
@@ -218,7 +205,7 @@ describe('console notice list, detail, progress and actions', () => {
     // The browser going away ends the stream on the server.
     await reader?.cancel();
 
-    for (const w of workers.workers) w.resume();
+    for (const w of hibiki.workers.workers) w.resume();
     const res = await author.get(`/console/notices/${id}/events`);
     const events = await readEvents(res);
     expect(events.length).toBeGreaterThanOrEqual(1);
@@ -235,7 +222,7 @@ describe('console notice list, detail, progress and actions', () => {
     const mail = final.channels.find((c) => c.channel === 'mail');
     expect(mail).toMatchObject({ sent: residents.length, failed: 0, queued: 0, total: residents.length });
     expect(final.channels.find((c) => c.channel === 'cap')).toMatchObject({ sent: 1, total: 1 });
-    expect(tally(await deps.store.deliveries.counts(id))).toEqual({
+    expect(tally(await hibiki.deps.store.deliveries.counts(id))).toEqual({
       queued: 0,
       sent: residents.length + 1,
       failed: 0,
@@ -262,7 +249,7 @@ describe('console notice list, detail, progress and actions', () => {
 
   it('retries only the failed deliveries from the console', async () => {
     const refused = residents[1] as string;
-    sink.rejectRecipient(refused, 550, '5.7.1 Message rejected by policy');
+    hibiki.sink.rejectRecipient(refused, 550, '5.7.1 Message rejected by policy');
     const id = await postNotice(api, { title: '再送テスト', channels: ['mail'] });
     const t = await settled(id, residents.length);
     expect(t).toEqual({ queued: 0, sent: residents.length - 1, failed: 1, skipped: 0 });
@@ -274,16 +261,16 @@ describe('console notice list, detail, progress and actions', () => {
     expect(html).not.toContain(refused);
     expect(html).toContain(`送信済み ${residents.length - 1} / 失敗 1 / 待機 0 / 合計 ${residents.length}`);
 
-    sink.reset();
+    hibiki.sink.reset();
     const res = await author.post(`/console/notices/${id}/retry`, {});
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/notices/${id}?done=retried&rows=1`);
-    await sink.waitFor(1);
+    await hibiki.sink.waitFor(1);
     await waitUntil('the retried row to be sent', async () => {
-      const c = tally(await deps.store.deliveries.counts(id));
+      const c = tally(await hibiki.deps.store.deliveries.counts(id));
       return c.queued === 0 && c.failed === 0 ? c : undefined;
     });
-    expect(sink.envelopes.map((e) => e.rcptTo)).toEqual([[refused]]);
+    expect(hibiki.sink.envelopes.map((e) => e.rcptTo)).toEqual([[refused]]);
     const after = await author.page(`/console/notices/${id}?done=retried&rows=1`);
     expect(after).toMatch(/<div class="flash" role="status">\s*<p>失敗した 1 件をもう一度送ります。/);
     expect(after).not.toContain('失敗分を再送');
@@ -302,18 +289,18 @@ describe('console notice list, detail, progress and actions', () => {
     expect(refusedHtml).toContain('role="alert"');
     expect(refusedHtml).toContain('確認の欄にチェックを入れてください');
     expect(refusedHtml).toContain('誤って配信しました');
-    expect((await deps.store.notices.get(id))?.status).not.toBe('cancelled');
+    expect((await hibiki.deps.store.notices.get(id))?.status).not.toBe('cancelled');
 
     const res = await author.post(`/console/notices/${id}/cancel`, { reason: '誤って配信しました', confirm: 'yes' });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/notices/${id}?done=cancelled`);
-    expect((await deps.store.notices.get(id))?.status).toBe('cancelled');
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('cancelled');
     const html = await author.page(`/console/notices/${id}?done=cancelled`);
     expect(html).toContain('【取消】取消テスト');
     expect(html).toContain('通知を取り消しました');
     expect(html).toContain('取消の理由');
     expect(html).not.toContain(`href="/console/notices/${id}/cancel"`);
-    const audit = await deps.store.audit.list({ limit: 100 });
+    const audit = await hibiki.deps.store.audit.list({ limit: 100 });
     expect(audit.some((a) => a.action === 'notice.cancel' && a.target === id && a.actor === '広報課 作成者')).toBe(
       true,
     );
@@ -325,7 +312,7 @@ describe('console notice list, detail, progress and actions', () => {
     const res = await author.post(`/console/notices/${id}/cancel`, { confirm: 'yes' });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('緊急の通知には承認者(approver)のトークンが必要です');
-    expect((await deps.store.notices.get(id))?.status).not.toBe('cancelled');
+    expect((await hibiki.deps.store.notices.get(id))?.status).not.toBe('cancelled');
     // An approver may.
     const ok = await approver.post(`/console/notices/${id}/cancel`, { confirm: 'yes' });
     expect(ok.status).toBe(303);
@@ -334,11 +321,9 @@ describe('console notice list, detail, progress and actions', () => {
   it('refuses every action form without the CSRF token', async () => {
     const id = await postNotice(api, { title: 'CSRFテスト', channels: ['cap'] });
     for (const action of ['retry', 'cancel']) {
-      const res = await author.post(`/console/notices/${id}/${action}`, { _csrf: 'forged', confirm: 'yes' });
-      expect(res.status, action).toBe(403);
-      expect(await res.text()).toContain('操作を確認できませんでした');
+      await expectCsrfRefused(author, `/console/notices/${id}/${action}`, { confirm: 'yes' });
     }
-    expect((await deps.store.notices.get(id))?.status).not.toBe('cancelled');
+    expect((await hibiki.deps.store.notices.get(id))?.status).not.toBe('cancelled');
   });
 
   it('escapes HTML in a notice title on the list and the detail page', async () => {
@@ -356,76 +341,47 @@ describe('console notice list, detail, progress and actions', () => {
     const res = await author.get('/console/notices/n00000000000000000000');
     expect(res.status).toBe(404);
     expect(await res.text()).toContain('見つかりません');
-    const signedOut = await app.request('https://hibiki.example.jp/console/notices/n00000000000000000000/events');
+    const signedOut = await hibiki.app.request(
+      'https://hibiki.example.jp/console/notices/n00000000000000000000/events',
+    );
     expect(signedOut.status).toBe(303);
   });
 });
 
 /** progress.js in a real browser, over real HTTP: the bars and words follow the stream to the end. */
 describe.skipIf(!HAS_CHROMIUM)(browserSuite('console live progress in Chromium'), () => {
-  let deps: TestDeps;
+  let hibiki: HttpApp;
   let sink: SmtpSink;
-  let workers: RunningWorkers;
-  let app: ReturnType<typeof createApp> | undefined;
-  let server: ServerType;
-  let base: string;
   let browser: Browser;
   const residents = residentEmails(3);
 
   beforeAll(async () => {
-    // The server first: the console checks the Origin of its forms against PUBLIC_BASE_URL.
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve(
-        {
-          fetch: (req, env) => (app ? app.fetch(req, env) : new Response('starting', { status: 503 })),
-          port: 0,
-          hostname: '127.0.0.1',
-        },
-        () => resolve(s),
-      );
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     sink = await startSmtpSink();
-    deps = await createTestDeps({ env: { CHANNELS: 'mail,cap', SMTP_URL: sink.url, PUBLIC_BASE_URL: base } });
-    workers = startWorkers(deps);
-    app = createApp(deps);
-    await seedMailSubscribers(deps, residents);
+    hibiki = await startHttpApp({ env: { CHANNELS: 'mail,cap', SMTP_URL: sink.url } });
+    await seedMailSubscribers(hibiki.deps, residents);
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
-    await workers?.close();
-    await deps?.dispose();
+    await hibiki?.close();
     await sink?.close();
   });
 
   it('updates the bars, the numbers and the status as deliveries finish, and announces the end', async () => {
-    await Promise.all(workers.workers.map((w) => w.pause()));
-    const id = await postNotice(await staffClient(deps, 'approver', '防災課'), { title: 'ブラウザの進捗' });
+    const workers = hibiki.workers?.workers;
+    if (!workers) throw new Error('startHttpApp runs the workers unless told not to');
+    await Promise.all(workers.map((w) => w.pause()));
+    const id = await postNotice(await staffClient(hibiki.deps, 'approver', '防災課'), { title: 'ブラウザの進捗' });
 
     const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    // A failed load is judged by its response below; every other console error is a problem.
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(msg.text());
-    });
-    // The browser asks for /favicon.ico on its own; the console has none.
-    page.on('response', (res) => {
-      const path = new URL(res.url()).pathname;
-      if (res.status() >= 400 && path !== '/favicon.ico') problems.push(`${res.status()} ${path}`);
-    });
-    const { token } = await deps.store.tokens.create('進捗を見る人', 'author');
-    await page.goto(`${base}/console/login?next=${encodeURIComponent(`/console/notices/${id}`)}`);
-    await page.getByLabel('トークン').fill(token);
-    await page.getByRole('button', { name: 'サインイン' }).click();
-    await page.waitForURL(`${base}/console/notices/${id}`);
+    const { problems } = watchProblems(page);
+    const { token } = await hibiki.deps.store.tokens.create('進捗を見る人', 'author');
+    await signInThroughForm(page, hibiki.base, token, `/console/notices/${id}`);
     const mail = page.locator('[data-channel="mail"]');
     expect(await mail.locator('progress').evaluate((el: HTMLProgressElement) => el.value)).toBe(0);
 
-    for (const w of workers.workers) w.resume();
+    for (const w of workers) w.resume();
     await mail
       .locator('[data-field="counts"]')
       .getByText(`送信済み ${residents.length} / 失敗 0 / 待機 0 / 合計 ${residents.length}`)

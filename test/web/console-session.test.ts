@@ -1,30 +1,20 @@
 import { Hono } from 'hono';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
+import { describe, expect, it } from 'vitest';
 import { createConsoleRoutes, safeNext } from '../../src/web/console/console-routes.tsx';
 import type { ConsoleEnv } from '../../src/web/console/session.ts';
-import { consoleClient, signedInConsole } from '../helpers/console.ts';
-import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
+import { appSuite } from '../helpers/app-suite.ts';
+import { consoleClient, expectCsrfRefused, signedInConsole } from '../helpers/console.ts';
 
 describe('console sign-in and sessions', () => {
-  let deps: TestDeps;
-  let app: ReturnType<typeof createApp>;
-
-  beforeAll(async () => {
-    deps = await createTestDeps();
-    app = createApp(deps);
-  });
-  afterAll(async () => {
-    await deps.dispose();
-  });
+  const hibiki = appSuite();
 
   it('sends a signed-out visitor to sign in, and back to the page asked for afterwards', async () => {
-    const client = consoleClient(app);
+    const client = consoleClient(hibiki.app);
     const res = await client.get('/console/notices?status=queued');
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/console/login?next=%2Fconsole%2Fnotices');
 
-    const { token } = await deps.store.tokens.create('広報課', 'author');
+    const { token } = await hibiki.deps.store.tokens.create('広報課', 'author');
     await client.get('/console/login?next=%2Fconsole%2Fnotices');
     const signin = await client.post('/console/login?next=%2Fconsole%2Fnotices', { token });
     expect(signin.status).toBe(303);
@@ -37,12 +27,12 @@ describe('console sign-in and sessions', () => {
     expect(cookie).toMatch(/Path=\//);
     // Only the hash of the cookie's secret is stored.
     const secret = client.jar.cookies.get('__Host-hibiki_console') ?? '';
-    const rows = await deps.store.db.kysely.selectFrom('staff_sessions').select('id_hash').execute();
+    const rows = await hibiki.deps.store.db.kysely.selectFrom('staff_sessions').select('id_hash').execute();
     expect(rows.some((r) => r.id_hash === secret)).toBe(false);
   });
 
   it('refuses a wrong token with a page that says what to do, and records no session', async () => {
-    const client = consoleClient(app);
+    const client = consoleClient(hibiki.app);
     await client.get('/console/login');
     const res = await client.post('/console/login', { token: 'hbk_wrong' });
     expect(res.status).toBe(401);
@@ -53,74 +43,74 @@ describe('console sign-in and sessions', () => {
   });
 
   it('refuses a sign-in form that did not come from the sign-in page (login CSRF)', async () => {
-    const { token } = await deps.store.tokens.create('someone', 'admin');
-    const client = consoleClient(app);
+    const { token } = await hibiki.deps.store.tokens.create('someone', 'admin');
+    const client = consoleClient(hibiki.app);
     const res = await client.post('/console/login', { _csrf: 'forged', token });
     expect(res.status).toBe(403);
     expect(client.jar.cookies.has('__Host-hibiki_console')).toBe(false);
   });
 
   it('refuses every state-changing request without the session CSRF token or from another origin', async () => {
-    const client = await signedInConsole(app, deps.store.tokens, 'author');
-    const noToken = await client.post('/console/logout', { _csrf: '' });
-    expect(noToken.status).toBe(403);
-    expect(await noToken.text()).toContain('操作を確認できませんでした');
-    const wrongOrigin = await client.post('/console/logout', {}, { origin: 'https://evil.example' });
-    expect(wrongOrigin.status).toBe(403);
-    // Still signed in after both refusals.
+    const client = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'author');
+    await expectCsrfRefused(client, '/console/logout');
+    // Still signed in after every refusal.
     expect((await client.get('/console/notices')).status).not.toBe(303);
   });
 
   it('signs out: the session is gone on the server, not only the cookie', async () => {
-    const client = await signedInConsole(app, deps.store.tokens, 'author');
+    const client = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'author');
     const secret = client.jar.header();
     const out = await client.post('/console/logout', {});
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe('/console/login');
-    const replay = await app.request('https://hibiki.example.jp/console/notices', { headers: { cookie: secret } });
+    const replay = await hibiki.app.request('https://hibiki.example.jp/console/notices', {
+      headers: { cookie: secret },
+    });
     expect(replay.status).toBe(303);
     expect(replay.headers.get('location')).toMatch(/^\/console\/login/);
-    const audit = await deps.store.audit.list({ limit: 50 });
+    const audit = await hibiki.deps.store.audit.list({ limit: 50 });
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['console.signin', 'console.signout']));
   });
 
   it('ends the sessions of a revoked token at once', async () => {
-    const client = await signedInConsole(app, deps.store.tokens, 'approver', 'revoked-soon');
+    const client = await signedInConsole(hibiki.app, hibiki.deps.store.tokens, 'approver', 'revoked-soon');
     expect((await client.get('/console/notices')).status).not.toBe(303);
-    await deps.store.tokens.revoke(client.tokenId);
+    await hibiki.deps.store.tokens.revoke(client.tokenId);
     const res = await client.get('/console/notices');
     expect(res.status).toBe(303);
   });
 
   it('ends a session after its lifetime and after an idle hour', async () => {
-    const { id } = await deps.store.tokens.create('expiry', 'author');
+    const { id } = await hibiki.deps.store.tokens.create('expiry', 'author');
     const lifetime = { absoluteMs: 60_000, idleMs: 30_000 };
     const t0 = new Date('2026-11-26T00:00:00Z');
-    const s = await deps.store.staffSessions.create(id, lifetime, t0);
+    const s = await hibiki.deps.store.staffSessions.create(id, lifetime, t0);
     expect(
-      await deps.store.staffSessions.find(s.secret, lifetime, { now: new Date(t0.getTime() + 20_000) }),
+      await hibiki.deps.store.staffSessions.find(s.secret, lifetime, { now: new Date(t0.getTime() + 20_000) }),
     ).toBeDefined();
     expect(
-      await deps.store.staffSessions.find(s.secret, lifetime, { now: new Date(t0.getTime() + 61_000) }),
+      await hibiki.deps.store.staffSessions.find(s.secret, lifetime, { now: new Date(t0.getTime() + 61_000) }),
     ).toBeUndefined();
-    const idle = await deps.store.staffSessions.create(id, lifetime, t0);
+    const idle = await hibiki.deps.store.staffSessions.create(id, lifetime, t0);
     expect(
-      await deps.store.staffSessions.find(idle.secret, lifetime, { now: new Date(t0.getTime() + 31_000) }),
+      await hibiki.deps.store.staffSessions.find(idle.secret, lifetime, { now: new Date(t0.getTime() + 31_000) }),
     ).toBeUndefined();
     // A poll that does not count as activity leaves the idle clock running; a request does not.
     const long = { absoluteMs: 600_000, idleMs: 90_000 };
     const t = (ms: number) => new Date(t0.getTime() + ms);
-    const polled = await deps.store.staffSessions.create(id, long, t0);
-    expect(await deps.store.staffSessions.find(polled.secret, long, { now: t(70_000), touch: false })).toBeDefined();
-    expect(await deps.store.staffSessions.find(polled.secret, long, { now: t(95_000) })).toBeUndefined();
-    const used = await deps.store.staffSessions.create(id, long, t0);
-    expect(await deps.store.staffSessions.find(used.secret, long, { now: t(70_000) })).toBeDefined();
-    expect(await deps.store.staffSessions.find(used.secret, long, { now: t(95_000) })).toBeDefined();
+    const polled = await hibiki.deps.store.staffSessions.create(id, long, t0);
+    expect(
+      await hibiki.deps.store.staffSessions.find(polled.secret, long, { now: t(70_000), touch: false }),
+    ).toBeDefined();
+    expect(await hibiki.deps.store.staffSessions.find(polled.secret, long, { now: t(95_000) })).toBeUndefined();
+    const used = await hibiki.deps.store.staffSessions.create(id, long, t0);
+    expect(await hibiki.deps.store.staffSessions.find(used.secret, long, { now: t(70_000) })).toBeDefined();
+    expect(await hibiki.deps.store.staffSessions.find(used.secret, long, { now: t(95_000) })).toBeDefined();
   });
 
   it('gives a page only to the roles it names', async () => {
     const probe = new Hono<ConsoleEnv>();
-    const routes = createConsoleRoutes(deps, [
+    const routes = createConsoleRoutes(hibiki.deps, [
       (ctx) => {
         const r = new Hono<ConsoleEnv>();
         r.get('/console/admin-only', ctx.guard('admin'), (c) => c.text(`hello ${c.get('staff').name}`));
@@ -128,18 +118,18 @@ describe('console sign-in and sessions', () => {
       },
     ]);
     probe.route('/', routes);
-    const author = await signedInConsole(probe, deps.store.tokens, 'author', 'an-author');
+    const author = await signedInConsole(probe, hibiki.deps.store.tokens, 'author', 'an-author');
     const refused = await author.get('/console/admin-only');
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain('権限がありません');
-    const admin = await signedInConsole(probe, deps.store.tokens, 'admin', 'an-admin');
+    const admin = await signedInConsole(probe, hibiki.deps.store.tokens, 'admin', 'an-admin');
     const ok = await admin.get('/console/admin-only');
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe('hello an-admin');
   });
 
   it('pauses sign-in for a client after repeated wrong tokens', async () => {
-    const client = consoleClient(app);
+    const client = consoleClient(hibiki.app);
     const headers = { 'x-forwarded-for': '203.0.113.77' };
     let last: Response | undefined;
     for (let i = 0; i < 11; i++) {

@@ -1,10 +1,9 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../src/domain/revision.ts';
 import type { RevisionInput } from '../../src/store/notices.ts';
+import { appSuite } from '../helpers/app-suite.ts';
 import { STORE_KINDS } from '../helpers/db.ts';
-import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 import { EXAMPLE_CATALOGUE } from '../helpers/resident-app.ts';
 
 const HOUR = 3_600_000;
@@ -71,19 +70,18 @@ function sections(html: string): { active: string; ended: string } {
 const count = (html: string, needle: string): number => html.split(needle).length - 1;
 
 describe.each(STORE_KINDS)('public notices over %s', (store) => {
-  let deps: TestDeps;
-  let app: ReturnType<typeof createApp>;
+  const hibiki = appSuite({ store, env: { CATALOGUE_FILE: EXAMPLE_CATALOGUE } });
   const now = Date.now();
   const ago = (ms: number) => new Date(now - ms);
 
   async function issue(id: string, at: Date, overrides: Partial<RevisionInput> = {}): Promise<void> {
-    await deps.store.notices.create(id, anInput(overrides), 'staff-test', null, at);
+    await hibiki.deps.store.notices.create(id, anInput(overrides), 'staff-test', null, at);
   }
   async function revise(id: string, at: Date, changes: Partial<RevisionInput>): Promise<Revision> {
-    const revisions = await deps.store.notices.revisions(id);
+    const revisions = await hibiki.deps.store.notices.revisions(id);
     const current = revisions[revisions.length - 1] as Revision;
     const { noticeId, revision, capIdentifier, sentAt, createdBy, createdAt, ...rest } = current;
-    return deps.store.notices.addRevision(
+    return hibiki.deps.store.notices.addRevision(
       id,
       { ...rest, kind: 'update', scheduledAt: null, ...changes },
       'staff-test',
@@ -91,7 +89,7 @@ describe.each(STORE_KINDS)('public notices over %s', (store) => {
     );
   }
   async function approvalStep(id: string, decision: 'submitted' | 'approved'): Promise<void> {
-    await deps.store.db.kysely
+    await hibiki.deps.store.db.kysely
       .insertInto('notice_approvals')
       .values({
         notice_id: id,
@@ -103,12 +101,9 @@ describe.each(STORE_KINDS)('public notices over %s', (store) => {
       })
       .execute();
   }
-  const get = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers });
+  const get = (path: string, headers: Record<string, string> = {}) => hibiki.app.request(path, { headers });
 
   beforeAll(async () => {
-    deps = await createTestDeps({ store, env: { CATALOGUE_FILE: EXAMPLE_CATALOGUE } });
-    app = createApp(deps);
-
     // In force, in the order the list must show them: most severe first, then newest.
     await issue('nemergency', ago(5 * HOUR), {
       title: '菊池川 氾濫のおそれ',
@@ -142,13 +137,13 @@ describe.each(STORE_KINDS)('public notices over %s', (store) => {
     // Not in force, each for one reason.
     await issue('xcancelled', ago(3 * HOUR), { title: '花火大会の開催', severity: 'warning' });
     await revise('xcancelled', ago(1 * HOUR), { kind: 'cancel', body: '荒天のため' });
-    await deps.store.notices.setStatus('xcancelled', 'cancelled', ago(1 * HOUR));
+    await hibiki.deps.store.notices.setStatus('xcancelled', 'cancelled', ago(1 * HOUR));
     await issue('xexpired', ago(5 * HOUR), { title: '一時的な断水', severity: 'warning', expiresAt: ago(10 * MINUTE) });
     // Statuses set straight through the store, as the approval API (built separately) will.
     await issue('xpending', ago(1 * HOUR), { title: '承認待ちの緊急通知', severity: 'emergency' });
-    await deps.store.notices.setStatus('xpending', 'pending_approval', ago(1 * HOUR));
+    await hibiki.deps.store.notices.setStatus('xpending', 'pending_approval', ago(1 * HOUR));
     await issue('xreturned', ago(1 * HOUR), { title: '差し戻された通知', severity: 'emergency' });
-    await deps.store.notices.setStatus('xreturned', 'returned', ago(1 * HOUR));
+    await hibiki.deps.store.notices.setStatus('xreturned', 'returned', ago(1 * HOUR));
     await issue('xscheduled', ago(1 * HOUR), {
       title: '予約中の通知',
       severity: 'emergency',
@@ -158,16 +153,13 @@ describe.each(STORE_KINDS)('public notices over %s', (store) => {
     await issue('xwithdrawn', ago(2 * HOUR), { title: '承認前に取り消された通知', severity: 'emergency' });
     await approvalStep('xwithdrawn', 'submitted');
     await revise('xwithdrawn', ago(90 * MINUTE), { kind: 'cancel', body: '' });
-    await deps.store.notices.setStatus('xwithdrawn', 'cancelled', ago(90 * MINUTE));
+    await hibiki.deps.store.notices.setStatus('xwithdrawn', 'cancelled', ago(90 * MINUTE));
     // Scheduled for an hour ago but cancelled before that: withdrawn silently, never sent.
     await issue('xsilent', ago(3 * HOUR), { title: '予約のまま取り消された通知', scheduledAt: ago(1 * HOUR) });
     await revise('xsilent', ago(2 * HOUR), { kind: 'cancel', body: '' });
-    await deps.store.notices.setStatus('xsilent', 'cancelled', ago(2 * HOUR));
+    await hibiki.deps.store.notices.setStatus('xsilent', 'cancelled', ago(2 * HOUR));
     // Ended too long ago for "recently ended".
     await issue('xold', ago(10 * DAY), { title: '先週の通知', expiresAt: ago(8 * DAY) });
-  });
-  afterAll(async () => {
-    await deps.dispose();
   });
 
   describe('GET /notices', () => {
@@ -351,33 +343,27 @@ describe.each(STORE_KINDS)('public notices over %s', (store) => {
 });
 
 describe('escaping and the empty state', () => {
-  let deps: TestDeps;
-  let app: ReturnType<typeof createApp>;
-  beforeAll(async () => {
-    deps = await createTestDeps();
-    app = createApp(deps);
-  });
-  afterAll(async () => {
-    await deps.dispose();
-  });
+  const hibiki = appSuite();
 
   it('with nothing in force, the list says so and the feed is well-formed and empty', async () => {
-    const html = await (await app.request('/notices')).text();
+    const html = await (await hibiki.app.request('/notices')).text();
     expect(html).toContain('現在、発表中のお知らせはありません。');
     expect(html).toContain('There are no active notices.');
-    const feed = parseAtom(await (await app.request('/notices.atom')).text());
+    const feed = parseAtom(await (await hibiki.app.request('/notices.atom')).text());
     expect(feed.entry ?? []).toEqual([]);
   });
 
   it('escapes markup and ampersands in titles and text, on both pages and in the feed', async () => {
     const title = '<script>alert("x")</script> & 避難';
-    await deps.store.notices.create(
+    await hibiki.deps.store.notices.create(
       'nscript',
       anInput({ title, body: '<b>本文</b> & <script>alert(1)</script>', department: '<i>課</i>' }),
       'staff-test',
       null,
     );
-    const pages = await Promise.all(['/notices', '/notices/nscript'].map(async (p) => (await app.request(p)).text()));
+    const pages = await Promise.all(
+      ['/notices', '/notices/nscript'].map(async (p) => (await hibiki.app.request(p)).text()),
+    );
     for (const html of pages) {
       expect(html).not.toContain('<script');
       expect(html).not.toContain('<i>課</i>');
@@ -387,7 +373,7 @@ describe('escaping and the empty state', () => {
     const page = pages[1] as string;
     expect(page).toContain('&lt;b&gt;本文&lt;/b&gt; &amp; &lt;script&gt;alert(1)&lt;/script&gt;');
 
-    const res = await app.request('/notices.atom');
+    const res = await hibiki.app.request('/notices.atom');
     const xml = await res.text();
     expect(xml).not.toContain('<script');
     expect(xml).toContain('&lt;script&gt;');
@@ -400,7 +386,7 @@ describe('escaping and the empty state', () => {
 
   it('pages send no script and a CSP that allows none', async () => {
     for (const path of ['/notices', '/notices/nscript']) {
-      const res = await app.request(path);
+      const res = await hibiki.app.request(path);
       expect(res.headers.get('content-security-policy'), path).toContain("default-src 'none'");
       expect(res.headers.get('content-security-policy'), path).not.toContain('script-src');
     }

@@ -1,9 +1,10 @@
 import type { FC } from 'hono/jsx';
+import { DECISION_WORD } from '../../domain/labels.ts';
 import type { ApprovalCheck, ApprovalState, DerivedStatus } from '../../services/notices.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
+import { JstTime } from '../notice-parts.tsx';
 import { CsrfField, En } from './console-layout.tsx';
-import { DECISION_WORD } from './console-words.ts';
-import { ErrorSummary, FieldMessage, type FieldProblem, fieldAria, JstTime } from './notice-parts.tsx';
+import { ErrorSummary, FieldError, type FormProblems, fieldAria } from './form-errors.tsx';
 
 /**
  * The approval part of a notice's page: what an approver can do with a notice waiting for
@@ -11,8 +12,8 @@ import { ErrorSummary, FieldMessage, type FieldProblem, fieldAria, JstTime } fro
  */
 
 export interface ApprovalFormState {
-  /** Problems of the last post, keyed by control id (approve-comment, return-comment). */
-  problems: FieldProblem[];
+  /** Reasons the last post was refused, keyed by control id (approve-comment, return-comment). */
+  errors: FormProblems;
   /** What was typed, given back after a refused post. */
   approveComment?: string;
   returnComment?: string;
@@ -51,12 +52,12 @@ export const ApprovalSteps: FC<{ approval: ApprovalState }> = ({ approval }) =>
   );
 
 const ApproveForms: FC<ApprovalPanelProps> = ({ noticeId, approval, session, form }) => {
-  const problems = form?.problems ?? [];
+  const errors = form?.errors ?? {};
   const remaining = Math.max(1, approval.required - approval.received);
   const base = `/console/notices/${encodeURIComponent(noticeId)}`;
   return (
     <div class="approval-forms">
-      <ErrorSummary problems={problems} />
+      <ErrorSummary errors={errors} level={3} />
       <form method="post" action={`${base}/approve`} aria-labelledby="approve-title">
         <CsrfField session={session} />
         <h3 id="approve-title">
@@ -81,11 +82,11 @@ const ApproveForms: FC<ApprovalPanelProps> = ({ noticeId, approval, session, for
           name="comment"
           rows={3}
           maxlength={2000}
-          {...fieldAria('approve-comment', problems)}
+          {...fieldAria(errors['approve-comment'], { error: 'approve-comment-error' })}
         >
           {form?.approveComment ?? ''}
         </textarea>
-        <FieldMessage field="approve-comment" problems={problems} />
+        <FieldError id="approve-comment-error" reasons={errors['approve-comment']} />
         <div class="actions">
           <button type="submit">{remaining > 1 ? '承認する' : '承認して配信'}</button>
         </div>
@@ -104,14 +105,14 @@ const ApproveForms: FC<ApprovalPanelProps> = ({ noticeId, approval, session, for
           rows={3}
           maxlength={2000}
           required
-          {...fieldAria('return-comment', problems, 'return-comment-hint')}
+          {...fieldAria(errors['return-comment'], { error: 'return-comment-error' }, 'return-comment-hint')}
         >
           {form?.returnComment ?? ''}
         </textarea>
         <p class="hint" id="return-comment-hint">
           何をどう直せばよいかを書いてください。 <En>Say what the author should change.</En>
         </p>
-        <FieldMessage field="return-comment" problems={problems} />
+        <FieldError id="return-comment-error" reasons={errors['return-comment']} />
         <div class="actions">
           <button type="submit" class="secondary">
             差し戻す

@@ -2,10 +2,11 @@ import { Hono } from 'hono';
 import { ApiError } from '../../api/errors.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import type { Notice } from '../../store/notices.ts';
+import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
-import { isNoticeId, noticePath, renderNoticeDetail } from './notice-detail-page.tsx';
-import { JstTime, SeverityBadge } from './notice-parts.tsx';
+import { noticePath, noticeRoutes, renderNoticeDetail } from './notice-detail-page.tsx';
+import { TableHead } from './notice-parts.tsx';
 import { type ConsoleEnv, formField } from './session.ts';
 
 /**
@@ -17,8 +18,17 @@ import { type ConsoleEnv, formField } from './session.ts';
 const LIST_BATCH = 100;
 const MAX_LISTED = 500;
 
+const COLUMNS = [
+  { ja: '重要度', en: 'Severity' },
+  { ja: '件名', en: 'Title' },
+  { ja: '申請者', en: 'Submitted by' },
+  { ja: '申請日時', en: 'Submitted' },
+  { ja: '承認', en: 'Approvals' },
+];
+
 export const createApprovalsPage: ConsolePageModule = (ctx) => {
   const app = new Hono<ConsoleEnv>();
+  const onNotice = noticeRoutes(app, ctx.guard('approver'));
 
   app.get('/console/approvals', ctx.guard('approver'), async (c) => {
     const session = c.get('session');
@@ -83,30 +93,12 @@ export const createApprovalsPage: ConsolePageModule = (ctx) => {
               <caption class="visually-hidden">
                 承認待ちの通知（古い順） / Notices waiting for approval, oldest first
               </caption>
-              <thead>
-                <tr>
-                  <th scope="col">
-                    重要度 <En>Severity</En>
-                  </th>
-                  <th scope="col">
-                    件名 <En>Title</En>
-                  </th>
-                  <th scope="col">
-                    申請者 <En>Submitted by</En>
-                  </th>
-                  <th scope="col">
-                    申請日時 <En>Submitted</En>
-                  </th>
-                  <th scope="col">
-                    承認 <En>Approvals</En>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={COLUMNS} />
               <tbody>
                 {rows.map((r) => (
                   <tr>
                     <td>
-                      <SeverityBadge severity={r.notice.severity} />
+                      <SeverityBadge severity={r.notice.severity} english="En" />
                     </td>
                     <td>
                       <a href={noticePath(r.notice.id)}>{r.current ? markedTitle(r.current, 'ja') : r.notice.title}</a>
@@ -133,9 +125,7 @@ export const createApprovalsPage: ConsolePageModule = (ctx) => {
     );
   });
 
-  app.post('/console/notices/:id/approve', ctx.guard('approver'), async (c, next) => {
-    const id = c.req.param('id');
-    if (!isNoticeId(id)) return next();
+  onNotice('post', '/approve', async (c, id) => {
     const comment = await formField(c, 'comment');
     const result = await ctx.notices.approve(id, comment, c.get('staff'));
     if (result.released) return c.redirect(`${noticePath(id)}?done=approved`, 303);
@@ -143,9 +133,7 @@ export const createApprovalsPage: ConsolePageModule = (ctx) => {
     return c.redirect(`${noticePath(id)}?done=approved_waiting&more=${more}`, 303);
   });
 
-  app.post('/console/notices/:id/return', ctx.guard('approver'), async (c, next) => {
-    const id = c.req.param('id');
-    if (!isNoticeId(id)) return next();
+  onNotice('post', '/return', async (c, id) => {
     const comment = (await formField(c, 'comment')) ?? '';
     try {
       await ctx.notices.returnForChanges(id, comment, c.get('staff'));
@@ -158,10 +146,7 @@ export const createApprovalsPage: ConsolePageModule = (ctx) => {
       if (status !== 'pending_approval') throw err;
       return renderNoticeDetail(c, ctx, id, {
         status: 400,
-        approvalForm: {
-          problems: reasons.map((message) => ({ field: 'return-comment', message })),
-          returnComment: comment,
-        },
+        approvalForm: { errors: { 'return-comment': reasons }, returnComment: comment },
       });
     }
     return c.redirect(`${noticePath(id)}?done=returned`, 303);

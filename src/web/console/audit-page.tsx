@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
 import type { AuditEntry } from '../../store/audit.ts';
-import { formatJst, isoJst } from '../layout.tsx';
+import { JstTime } from '../notice-parts.tsx';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
 import type { ConsoleEnv } from './session.ts';
@@ -264,7 +264,7 @@ export const createAuditPage: ConsolePageModule = (ctx) => {
                 {entries.map((entry) => (
                   <tr>
                     <td class="at" data-label="日時">
-                      <time datetime={isoJst(new Date(entry.at))}>{formatJst(new Date(entry.at))}</time>
+                      <JstTime at={new Date(entry.at)} />
                     </td>
                     <td class="actor" data-label="操作した人">
                       {entry.actor}

@@ -3,6 +3,7 @@ import { LINE_LIMITS } from '../../../channels/line/line-message.ts';
 import { MANAGE_URL_PLACEHOLDER, UNSUBSCRIBE_URL_PLACEHOLDER } from '../../../channels/mail/render-mail.ts';
 import { weightOf, X_MAX_WEIGHT } from '../../../channels/x/fit-post.ts';
 import type { Bilingual } from '../../api/errors.ts';
+import { CHANNEL_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import type { ChannelId, Locale, NoticeView } from '../../domain/notice.ts';
 import type { PreviewRender, PreviewResult } from '../../services/notices.ts';
@@ -14,15 +15,6 @@ import { En } from './console-layout.tsx';
  * One fragment serves the live preview (compose.js swaps it in), the no-JS preview button
  * and the confirmation page.
  */
-
-export const CHANNEL_LABEL: Record<ChannelId, { ja: string; en: string }> = {
-  mail: { ja: 'メール', en: 'E-mail' },
-  x: { ja: 'X（旧Twitter）', en: 'X' },
-  line: { ja: 'LINE', en: 'LINE' },
-  webpush: { ja: 'プッシュ通知', en: 'Web Push' },
-  cap: { ja: 'CAP（Lアラート）', en: 'CAP feed' },
-  webhook: { ja: 'Webhook', en: 'Webhook' },
-};
 
 const LOCALE_LABEL: Record<Locale, string> = { ja: '日本語の購読者', en: '英語の購読者 / English subscribers' };
 
@@ -302,7 +294,7 @@ export function describePreview(result: PreviewResult): PreviewModel {
 export const ChannelPreviews: FC<{ model: PreviewModel }> = ({ model }) => (
   <div id="preview-body" data-summary={model.summary} data-x-count={model.xCount ?? ''}>
     {model.groups.map((group) => {
-      const label = CHANNEL_LABEL[group.channel];
+      const label = CHANNEL_WORD[group.channel];
       return (
         <section class="preview" aria-labelledby={`pv-${group.channel}`}>
           <h3 id={`pv-${group.channel}`}>

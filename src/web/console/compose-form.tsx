@@ -1,11 +1,13 @@
 import type { Child, FC } from 'hono/jsx';
 import type { Bilingual, FieldErrors } from '../../api/errors.ts';
-import { CATEGORY_EN, SEVERITY_COLOUR, SEVERITY_WORD } from '../../domain/labels.ts';
+import { CATEGORY_EN, CHANNEL_WORD, MODE_WORD } from '../../domain/labels.ts';
 import { CATEGORIES, type ChannelId, MODES, type Mode, type Severity } from '../../domain/notice.ts';
 import type { NoticeTemplate, TemplateField } from '../../domain/notice-templates.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
-import { CHANNEL_LABEL, ChannelPreviews, type PreviewModel, PreviewProblems } from './channel-previews.tsx';
+import { SeverityBadge } from '../notice-parts.tsx';
+import { ChannelPreviews, type PreviewModel, PreviewProblems } from './channel-previews.tsx';
 import { CsrfField, En } from './console-layout.tsx';
+import { ErrorSummary, FieldError, fieldAria } from './form-errors.tsx';
 import {
   type FormChoices,
   type FormErrors,
@@ -14,6 +16,7 @@ import {
   type NoticeFormValues,
   needsApproval,
 } from './notice-form.ts';
+import { Words } from './notice-parts.tsx';
 
 /**
  * The compose form and what surrounds it: the error summary, the template picker and the
@@ -40,12 +43,6 @@ export const FIELD_LABEL: Record<NoticeFormField, Bilingual> = {
   comment: { ja: '承認者へのコメント', en: 'Note to approvers' },
 };
 
-export const MODE_WORD: Record<Mode, Bilingual> = {
-  actual: { ja: '実際', en: 'Actual' },
-  exercise: { ja: '訓練', en: 'Exercise' },
-  test: { ja: '試験', en: 'Test' },
-};
-
 /** Most severe first, as staff reach for it in an emergency. */
 const SEVERITY_ORDER: Severity[] = ['emergency', 'warning', 'advisory', 'info'];
 
@@ -69,68 +66,14 @@ export function formErrorsOf(fields: FieldErrors | undefined, message: Bilingual
   return errors;
 }
 
-export const SeverityBadge: FC<{ severity: Severity }> = ({ severity }) => (
-  <span class="badge" style={`background:${SEVERITY_COLOUR[severity]}`}>
-    {SEVERITY_WORD.ja[severity]}
-  </span>
+/** The notice form's error summary: each reason after its field's label, linked to its control. */
+export const NoticeErrorSummary: FC<{ errors: FormErrors }> = ({ errors }) => (
+  <ErrorSummary errors={errors} labels={FIELD_LABEL} idOf={(field) => controlId(field as NoticeFormField)} />
 );
 
-/** "件名: 入力してください", unless the reason names its field already (a template's reasons do). */
-const withLabel = (label: string, reason: string) => (reason.includes(label) ? reason : `${label}: ${reason}`);
-
-export const ErrorSummary: FC<{
-  errors: FormErrors | FieldErrors;
-  labels?: Readonly<Record<string, Bilingual | undefined>>;
-  idOf?: (field: string) => string;
-}> = ({
-  errors,
-  labels = FIELD_LABEL as Readonly<Record<string, Bilingual | undefined>>,
-  idOf = (f) => controlId(f as NoticeFormField),
-}) => {
-  const entries = Object.entries(errors).filter(([, reasons]) => (reasons?.length ?? 0) > 0);
-  if (entries.length === 0) return null;
-  return (
-    <div class="flash bad" role="alert" aria-labelledby="error-summary-title">
-      <h2 id="error-summary-title">
-        入力内容を確認してください <En>There is a problem</En>
-      </h2>
-      <ul>
-        {entries.flatMap(([field, reasons]) =>
-          (reasons ?? []).map((r) =>
-            field === 'form' ? (
-              <li>
-                {r.ja} <En>{r.en}</En>
-              </li>
-            ) : (
-              <li>
-                <a href={`#${idOf(field)}`}>{withLabel(labels[field]?.ja ?? field, r.ja)}</a> <En>{r.en}</En>
-              </li>
-            ),
-          ),
-        )}
-      </ul>
-    </div>
-  );
-};
-
-const FieldError: FC<{ id: string; reasons: Bilingual[] | undefined }> = ({ id, reasons }) =>
-  reasons && reasons.length > 0 ? (
-    <p class="error" id={id}>
-      {reasons.map((r) => (
-        <>
-          エラー: {r.ja} <En>{r.en}</En>{' '}
-        </>
-      ))}
-    </p>
-  ) : null;
-
-/** What aria-describedby lists for a field: its hint, then its error when it has one. */
-const describedBy = (field: string, errors: FormErrors | Record<string, Bilingual[] | undefined>, hint: boolean) =>
-  [hint ? hintId(field) : '', (errors as Record<string, Bilingual[] | undefined>)[field]?.length ? errorId(field) : '']
-    .filter(Boolean)
-    .join(' ') || undefined;
-
-const invalid = (reasons: Bilingual[] | undefined) => (reasons && reasons.length > 0 ? 'true' : undefined);
+/** A field's aria attributes: its hint (when it has one), then its error (while it has one). */
+const aria = (field: NoticeFormField, errors: FormErrors, hint: boolean) =>
+  fieldAria(errors[field], hint ? hintId(field) : undefined, { error: errorId(field) });
 
 const Hint: FC<{ field: string; children: Child }> = ({ field, children }) => (
   <p class="hint" id={hintId(field)}>
@@ -153,8 +96,14 @@ interface FormProps {
   errors: FormErrors;
 }
 
-const TextField: FC<
-  FormProps & { field: 'title' | 'department' | 'link'; required?: boolean; hint?: Child; inputmode?: 'url' }
+/** The one-line fields; the two times are typed as JST date and time (datetime-local). */
+const InputField: FC<
+  FormProps & {
+    field: 'title' | 'department' | 'link' | 'scheduledAt' | 'expiresAt';
+    required?: boolean;
+    hint?: Child;
+    inputmode?: 'url';
+  }
 > = ({ values, errors, field, required, hint, inputmode }) => (
   <div>
     <label for={controlId(field)}>
@@ -164,36 +113,12 @@ const TextField: FC<
     {hint ? <Hint field={field}>{hint}</Hint> : null}
     <FieldError id={errorId(field)} reasons={errors[field]} />
     <input
-      type="text"
+      type={field === 'scheduledAt' || field === 'expiresAt' ? 'datetime-local' : 'text'}
       id={controlId(field)}
       name={field}
       value={values[field]}
       inputmode={inputmode}
-      aria-invalid={invalid(errors[field])}
-      aria-describedby={describedBy(field, errors, Boolean(hint))}
-    />
-  </div>
-);
-
-const DateField: FC<FormProps & { field: 'scheduledAt' | 'expiresAt'; hint: Child }> = ({
-  values,
-  errors,
-  field,
-  hint,
-}) => (
-  <div>
-    <label for={controlId(field)}>
-      {FIELD_LABEL[field].ja} <En>{FIELD_LABEL[field].en}</En>
-    </label>
-    <Hint field={field}>{hint}</Hint>
-    <FieldError id={errorId(field)} reasons={errors[field]} />
-    <input
-      type="datetime-local"
-      id={controlId(field)}
-      name={field}
-      value={values[field]}
-      aria-invalid={invalid(errors[field])}
-      aria-describedby={describedBy(field, errors, true)}
+      {...aria(field, errors, Boolean(hint))}
     />
   </div>
 );
@@ -202,6 +127,9 @@ interface Option {
   value: string;
   label: Child;
 }
+
+/** An option named in both languages. */
+const option = (value: string, name: Bilingual): Option => ({ value, label: <Words text={name} /> });
 
 /** A group of radios or checkboxes: the legend names it, each option has its own label. */
 const ChoiceGroup: FC<
@@ -215,8 +143,9 @@ const ChoiceGroup: FC<
 > = ({ values, errors, field, type, options, required, hint }) => {
   const chosen = values[field];
   const isChosen = (v: string) => (Array.isArray(chosen) ? chosen.includes(v) : chosen === v);
+  const { 'aria-invalid': invalid, 'aria-describedby': describedBy } = aria(field, errors, Boolean(hint));
   return (
-    <fieldset id={`f-${field}`} aria-describedby={describedBy(field, errors, Boolean(hint))}>
+    <fieldset id={`f-${field}`} aria-describedby={describedBy}>
       <legend>
         {FIELD_LABEL[field].ja}
         {required ? <Required /> : null} <En>{FIELD_LABEL[field].en}</En>
@@ -231,7 +160,7 @@ const ChoiceGroup: FC<
             name={field}
             value={o.value}
             checked={isChosen(o.value)}
-            aria-invalid={invalid(errors[field])}
+            aria-invalid={invalid}
           />
           {o.label}
         </label>
@@ -280,7 +209,7 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
         {props.baseRevision !== undefined ? (
           <input type="hidden" name="baseRevision" value={String(props.baseRevision)} />
         ) : null}
-        <TextField {...fp} field="title" required hint="住民に見える件名です。改行は入れられません。" />
+        <InputField {...fp} field="title" required hint="住民に見える件名です。改行は入れられません。" />
         <div>
           <label for={controlId('body')}>
             {FIELD_LABEL.body.ja}
@@ -293,13 +222,7 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
             </span>
           </p>
           <FieldError id={errorId('body')} reasons={errors.body} />
-          <textarea
-            id={controlId('body')}
-            name="body"
-            rows={10}
-            aria-invalid={invalid(errors.body)}
-            aria-describedby={describedBy('body', errors, true)}
-          >
+          <textarea id={controlId('body')} name="body" rows={10} {...aria('body', errors, true)}>
             {values.body}
           </textarea>
         </div>
@@ -317,7 +240,7 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
             value: s,
             label: (
               <>
-                <SeverityBadge severity={s} /> <En>{SEVERITY_WORD.en[s]}</En>
+                <SeverityBadge severity={s} english="En" />
               </>
             ),
           }))}
@@ -328,12 +251,7 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
             <Required /> <En>{FIELD_LABEL.category.en}</En>
           </label>
           <FieldError id={errorId('category')} reasons={errors.category} />
-          <select
-            id={controlId('category')}
-            name="category"
-            aria-invalid={invalid(errors.category)}
-            aria-describedby={describedBy('category', errors, false)}
-          >
+          <select id={controlId('category')} name="category" {...aria('category', errors, false)}>
             {CATEGORIES.map((c) => (
               <option value={c} selected={values.category === c}>
                 {c} / {CATEGORY_EN[c]}
@@ -346,42 +264,21 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
           field="topics"
           type="checkbox"
           hint="選んだトピックを購読している人に届きます。選ばなければ、すべての購読者に届きます（緊急はトピックに関係なく届きます）。"
-          options={choices.catalogue.topics.map((t) => ({
-            value: t.id,
-            label: (
-              <>
-                {t.name} <En>{t.nameEn}</En>
-              </>
-            ),
-          }))}
+          options={choices.catalogue.topics.map((t) => option(t.id, { ja: t.name, en: t.nameEn }))}
         />
         <ChoiceGroup
           {...fp}
           field="areas"
           type="checkbox"
           hint={`選ばなければ市内全域（${props.cityName}全域）が対象です。`}
-          options={choices.catalogue.areas.map((a) => ({
-            value: a.code,
-            label: (
-              <>
-                {a.name} <En>{a.nameEn}</En>
-              </>
-            ),
-          }))}
+          options={choices.catalogue.areas.map((a) => option(a.code, { ja: a.name, en: a.nameEn }))}
         />
         <ChoiceGroup
           {...fp}
           field="channels"
           type="checkbox"
           required
-          options={choices.channels.map((c: ChannelId) => ({
-            value: c,
-            label: (
-              <>
-                {CHANNEL_LABEL[c].ja} <En>{CHANNEL_LABEL[c].en}</En>
-              </>
-            ),
-          }))}
+          options={choices.channels.map((c: ChannelId) => option(c, CHANNEL_WORD[c]))}
         />
         {kind === 'correct' ? (
           <>
@@ -398,22 +295,15 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
             type="radio"
             required
             hint="訓練・試験の通知は、すべてのチャネルで【訓練】と表示されます。"
-            options={MODES.map((m) => ({
-              value: m,
-              label: (
-                <>
-                  {MODE_WORD[m].ja} <En>{MODE_WORD[m].en}</En>
-                </>
-              ),
-            }))}
+            options={MODES.map((m) => option(m, MODE_WORD[m]))}
           />
         )}
         {kind === 'correct' ? null : (
-          <DateField {...fp} field="scheduledAt" hint="日本時間。空欄なら今すぐ配信します。" />
+          <InputField {...fp} field="scheduledAt" hint="日本時間。空欄なら今すぐ配信します。" />
         )}
-        <DateField {...fp} field="expiresAt" hint="日本時間。空欄なら期限はありません。" />
-        <TextField {...fp} field="department" hint="例: 危機管理防災課。空欄なら市として発表します。" />
-        <TextField {...fp} field="link" inputmode="url" hint="https:// で始まる URL。なければ空欄。" />
+        <InputField {...fp} field="expiresAt" hint="日本時間。空欄なら期限はありません。" />
+        <InputField {...fp} field="department" hint="例: 危機管理防災課。空欄なら市として発表します。" />
+        <InputField {...fp} field="link" inputmode="url" hint="https:// で始まる URL。なければ空欄。" />
         {kind === 'new' ? (
           <div>
             <label for={controlId('requestApproval')}>
@@ -435,13 +325,7 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
             </label>
             <Hint field="comment">直した点を書いておくと、承認者が確かめやすくなります（任意）。</Hint>
             <FieldError id={errorId('comment')} reasons={errors.comment} />
-            <textarea
-              id={controlId('comment')}
-              name="comment"
-              rows={3}
-              aria-invalid={invalid(errors.comment)}
-              aria-describedby={describedBy('comment', errors, true)}
-            >
+            <textarea id={controlId('comment')} name="comment" rows={3} {...aria('comment', errors, true)}>
               {values.comment}
             </textarea>
           </div>
@@ -551,7 +435,7 @@ export const TemplatePicker: FC<{
             >
               {t.name}
             </a>{' '}
-            <SeverityBadge severity={t.severity} /> <En>{t.nameEn}</En>
+            <SeverityBadge severity={t.severity} english="none" /> <En>{t.nameEn}</En>
           </li>
         ))}
       </ul>
@@ -566,15 +450,10 @@ const TemplateControl: FC<{ field: TemplateField; i: number; value: string; reas
   value,
   reasons,
 }) => {
-  const id = templateControlId(i);
-  const described = [field.hint || field.example ? `th-${i}` : '', reasons?.length ? `te-${i}` : '']
-    .filter(Boolean)
-    .join(' ');
   const common = {
-    id,
+    id: templateControlId(i),
     name: `v.${field.key}`,
-    'aria-invalid': invalid(reasons),
-    'aria-describedby': described || undefined,
+    ...fieldAria(reasons, field.hint || field.example ? `th-${i}` : undefined, { error: `te-${i}` }),
   };
   if (field.kind === 'textarea' || field.kind === 'area-list') {
     return (

@@ -4,32 +4,27 @@ import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { hasRole } from '../../api/auth.ts';
 import { ApiError, type Bilingual, type FieldErrors } from '../../api/errors.ts';
-import { CATEGORY_EN, SEVERITY_WORD } from '../../domain/labels.ts';
+import { CATEGORY_EN, CHANNEL_WORD, MODE_WORD } from '../../domain/labels.ts';
 import type { ChannelId, NoticeView } from '../../domain/notice.ts';
 import { fillNoticeTemplate } from '../../domain/notice-templates.ts';
 import type { Revision } from '../../domain/revision.ts';
-import type { NoticeDetail, NoticeInput } from '../../services/notices.ts';
+import type { NoticeInput } from '../../services/notices.ts';
 import type { StaffIdentity } from '../../store/tokens.ts';
-import {
-  CHANNEL_LABEL,
-  ChannelPreviews,
-  describePreview,
-  type PreviewModel,
-  PreviewProblems,
-} from './channel-previews.tsx';
+import { SeverityBadge } from '../notice-parts.tsx';
+import { ChannelPreviews, describePreview, type PreviewModel, PreviewProblems } from './channel-previews.tsx';
 import {
   ComposeForm,
   type ComposeKind,
-  ErrorSummary,
   FIELD_LABEL,
   formErrorsOf,
   HiddenValues,
-  MODE_WORD,
-  SeverityBadge,
+  NoticeErrorSummary,
   TemplatePicker,
 } from './compose-form.tsx';
 import { ConsoleLayout, type ConsoleSection, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
+import { withLabel } from './form-errors.tsx';
+import { noticePath } from './notice-detail-page.tsx';
 import {
   correctionChanges,
   emptyNoticeForm,
@@ -45,6 +40,7 @@ import {
   valuesFromRevision,
   valuesFromTemplate,
 } from './notice-form.ts';
+import { currentRevisionOf } from './notice-progress.ts';
 import type { ConsoleEnv } from './session.ts';
 
 /**
@@ -102,7 +98,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
         problems: Object.entries(parsed.errors).flatMap(([name, reasons]) =>
           (reasons ?? []).map((r) => {
             const label = FIELD_LABEL[name as keyof typeof FIELD_LABEL];
-            return label && !r.ja.includes(label.ja) ? { ja: `${label.ja}: ${r.ja}`, en: `${label.en}: ${r.en}` } : r;
+            return label ? withLabel(label, r) : r;
           }),
         ),
       };
@@ -168,8 +164,8 @@ export const createComposePage: ConsolePageModule = (ctx) => {
 
   const ACTIONS: Record<ComposeKind, (id?: string) => string> = {
     new: () => '/console/notices',
-    correct: (id) => `/console/notices/${encodeURIComponent(id ?? '')}/correct`,
-    resubmit: (id) => `/console/notices/${encodeURIComponent(id ?? '')}/resubmit`,
+    correct: (id) => `${noticePath(id ?? '')}/correct`,
+    resubmit: (id) => `${noticePath(id ?? '')}/resubmit`,
   };
 
   function composePage(c: Ctx, options: PageOptions) {
@@ -191,11 +187,10 @@ export const createComposePage: ConsolePageModule = (ctx) => {
         </h1>
         {options.noticeId ? (
           <p>
-            <a href={`/console/notices/${encodeURIComponent(options.noticeId)}`}>通知の詳細へ戻る</a>{' '}
-            <En>Back to the notice</En>
+            <a href={noticePath(options.noticeId)}>通知の詳細へ戻る</a> <En>Back to the notice</En>
           </p>
         ) : null}
-        <ErrorSummary errors={errors} />
+        <NoticeErrorSummary errors={errors} />
         {options.notice}
         {options.kind === 'new' ? (
           <details>
@@ -261,7 +256,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
           <dd>{input.title}</dd>
           <dt>{FIELD_LABEL.severity.ja}</dt>
           <dd>
-            <SeverityBadge severity={input.severity} /> <En>{SEVERITY_WORD.en[input.severity]}</En>
+            <SeverityBadge severity={input.severity} english="En" />
           </dd>
           <dt>{FIELD_LABEL.category.ja}</dt>
           <dd>
@@ -290,7 +285,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
             <ul>
               {audience.map((a) => (
                 <li>
-                  {CHANNEL_LABEL[a.channel].ja}:{' '}
+                  {CHANNEL_WORD[a.channel].ja}:{' '}
                   {a.kind === 'public'
                     ? '公開の投稿 1件'
                     : a.kind === 'broadcast'
@@ -341,18 +336,12 @@ export const createComposePage: ConsolePageModule = (ctx) => {
               {' ・ '}
             </>
           ) : null}
-          <a href={`/console/notices/${encodeURIComponent(noticeId)}`}>通知の詳細へ</a>
+          <a href={noticePath(noticeId)}>通知の詳細へ</a>
         </p>
       </ConsoleLayout>,
       409,
     );
   }
-
-  const currentOf = (detail: NoticeDetail): Revision => {
-    const current = detail.revisions.find((r) => r.revision === detail.notice.currentRevision);
-    if (!current) throw new Error(`notice ${detail.notice.id} has no revision ${detail.notice.currentRevision}`);
-    return current;
-  };
 
   /** Whether the service refused in a way the form can show beside its fields (otherwise the error page). */
   const formRefusal = (err: unknown): err is ApiError => err instanceof ApiError && PLAIN_STATUSES.has(err.status);
@@ -474,7 +463,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     try {
       const result = await notices.post(input, staff, `console-${values.nonce}`);
       return c.redirect(
-        `/console/notices/${encodeURIComponent(result.notice.id)}?done=${result.notice.status === 'pending_approval' ? 'submitted' : 'created'}`,
+        `${noticePath(result.notice.id)}?done=${result.notice.status === 'pending_approval' ? 'submitted' : 'created'}`,
         303,
       );
     } catch (err) {
@@ -511,7 +500,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
   /** Why a notice cannot be corrected now, said before staff type anything; the service checks again. */
   async function loadForCorrection(c: Ctx, id: string) {
     const detail = await notices.get(id);
-    const current = currentOf(detail);
+    const current = currentRevisionOf(detail);
     const status = detail.notice.status;
     let refusal: Response | Promise<Response> | undefined;
     if (status === 'cancelled') {
@@ -527,7 +516,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
           ja: `通知 ${id} は差し戻されています（まだ配信していません）。直して再申請してください。`,
           en: `Notice ${id} was returned and has not been sent; change it and resubmit.`,
         },
-        { href: `/console/notices/${encodeURIComponent(id)}/resubmit`, text: '直して再申請する' },
+        { href: `${noticePath(id)}/resubmit`, text: '直して再申請する' },
       );
     } else if (status === 'pending_approval') {
       refusal = statePage(c, id, {
@@ -617,7 +606,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     const changed = Object.keys(changes);
     if (base !== current.revision) {
       // The same correction sent twice finds itself already applied: that is success, not a conflict.
-      if (changed.length === 0) return c.redirect(`/console/notices/${encodeURIComponent(id)}`, 303);
+      if (changed.length === 0) return c.redirect(noticePath(id), 303);
       return composePage(c, {
         kind: 'correct',
         noticeId: id,
@@ -645,7 +634,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       return confirmPage(c, 'correct', values, parsed.input, { noticeId: id, baseRevision: base, changed });
     }
     if (!(await claimOnce('correct', values.nonce))) {
-      return c.redirect(`/console/notices/${encodeURIComponent(id)}`, 303);
+      return c.redirect(noticePath(id), 303);
     }
     try {
       await notices.correct(id, changes, staff);
@@ -654,14 +643,14 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       if (!formRefusal(err)) throw err;
       return page({ errors: formErrorsOf(err.fields, { ja: err.message, en: err.messageEn }), status: err.status });
     }
-    return c.redirect(`/console/notices/${encodeURIComponent(id)}?done=corrected`, 303);
+    return c.redirect(`${noticePath(id)}?done=corrected`, 303);
   });
 
   // ---- Resubmission ----------------------------------------------------------------------
 
   async function loadReturned(c: Ctx, id: string) {
     const detail = await notices.get(id);
-    const current = currentOf(detail);
+    const current = currentRevisionOf(detail);
     const refusal =
       detail.notice.status === 'returned'
         ? undefined
@@ -705,7 +694,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     values.nonce = nonceOf(values);
     // A second click finds the notice already resubmitted (no longer returned): that is the first one's success.
     if (action === 'submit' && (await onceSpent('resubmit', values.nonce))) {
-      return c.redirect(`/console/notices/${encodeURIComponent(id)}`, 303);
+      return c.redirect(noticePath(id), 303);
     }
     const { current, refusal, note } = await loadReturned(c, id);
     if (refusal) return refusal;
@@ -717,7 +706,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     }
     if (!parsed.ok) return page({ errors: parsed.errors });
     if (!(await claimOnce('resubmit', values.nonce))) {
-      return c.redirect(`/console/notices/${encodeURIComponent(id)}`, 303);
+      return c.redirect(noticePath(id), 303);
     }
     try {
       await notices.resubmit(
@@ -731,7 +720,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       if (!formRefusal(err)) throw err;
       return page({ errors: formErrorsOf(err.fields, { ja: err.message, en: err.messageEn }), status: err.status });
     }
-    return c.redirect(`/console/notices/${encodeURIComponent(id)}?done=resubmitted`, 303);
+    return c.redirect(`${noticePath(id)}?done=resubmitted`, 303);
   });
 
   return app;

@@ -91,11 +91,8 @@ export const CsrfField: FC<{ session: ConsoleSession }> = ({ session }) => (
   <input type="hidden" name="_csrf" value={session.csrfToken} />
 );
 
-export const En: FC<{ children: Child }> = ({ children }) => (
-  <span class="en" lang="en">
-    {children}
-  </span>
-);
+/** The public pages' En: the console's CSS shows it inline, smaller, beside the Japanese. */
+export { En } from '../layout.tsx';
 
 export interface ConsoleLayoutProps {
   title: string;

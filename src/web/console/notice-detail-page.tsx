@@ -1,26 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { hasRole } from '../../api/auth.ts';
 import type { Bilingual } from '../../api/errors.ts';
-import { CATEGORY_EN } from '../../domain/labels.ts';
+import { CATEGORY_EN, CHANNEL_WORD, KIND_WORD, MODE_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import type { ApprovalCheck, NoticeDetail } from '../../services/notices.ts';
+import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { type ApprovalFormState, ApprovalPanel, ApprovalSteps } from './approval-panel.tsx';
 import { ConsoleLayout, CsrfField, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageContext, ConsolePageModule } from './console-routes.tsx';
-import { CHANNEL_WORD, KIND_WORD, MODE_WORD } from './console-words.ts';
-import {
-  ErrorSummary,
-  FieldMessage,
-  type FieldProblem,
-  fieldAria,
-  JstTime,
-  SeverityBadge,
-  StatusBadge,
-  Words,
-} from './notice-parts.tsx';
+import { ErrorSummary, FieldError, type FormProblems, fieldAria } from './form-errors.tsx';
+import { StatusBadge, Words } from './notice-parts.tsx';
 import { currentRevisionOf, loadProgress, type NoticeProgress } from './notice-progress.ts';
 import { type ConsoleEnv, formField } from './session.ts';
 
@@ -43,6 +35,22 @@ const PROGRESS_INTERVAL_MS = 1000;
 const MAX_STREAM_MS = 10 * 60 * 1000;
 
 export const noticePath = (id: string): string => `/console/notices/${encodeURIComponent(id)}`;
+
+type NoticeHandler = (c: Context<ConsoleEnv>, id: string) => Response | Promise<Response>;
+
+/**
+ * Adds routes under /console/notices/:id behind one guard, each handler given the notice's
+ * id; any other :id (new, preview, …) is left to another page's route.
+ */
+export const noticeRoutes =
+  (app: Hono<ConsoleEnv>, guard: MiddlewareHandler<ConsoleEnv>) =>
+  (method: 'get' | 'post', below: '' | `/${string}`, handler: NoticeHandler): void => {
+    app.on(method.toUpperCase(), `/console/notices/:id${below}`, guard, async (c, next) => {
+      const id = c.req.param('id') ?? '';
+      if (!isNoticeId(id)) return next();
+      return handler(c, id);
+    });
+  };
 
 /** The flash after an action, from ?done= (others' pages redirect here with their own words too). */
 function flashOf(query: Record<string, string | undefined>): Bilingual | undefined {
@@ -157,7 +165,7 @@ export async function renderNoticeDetail(
       </p>
       <h1>{markedTitle(current, 'ja')}</h1>
       <p>
-        <SeverityBadge severity={current.severity} /> 状態 <En>Status</En>:{' '}
+        <SeverityBadge severity={current.severity} english="En" /> 状態 <En>Status</En>:{' '}
         <span data-field="status">
           <StatusBadge status={status} />
         </span>
@@ -213,7 +221,7 @@ export async function renderNoticeDetail(
           </dd>
           <dt>重要度</dt>
           <dd>
-            <SeverityBadge severity={current.severity} />
+            <SeverityBadge severity={current.severity} english="En" />
           </dd>
           <dt>分類</dt>
           <dd>
@@ -420,7 +428,7 @@ async function renderCancelPage(
   c: Context<ConsoleEnv>,
   ctx: ConsolePageContext,
   noticeId: string,
-  state: { reason: string; problems: FieldProblem[] } = { reason: '', problems: [] },
+  state: { reason: string; errors: FormProblems } = { reason: '', errors: {} },
 ): Promise<Response> {
   const session = c.get('session');
   if (!session) throw new Error('renderCancelPage needs a guarded route');
@@ -428,7 +436,7 @@ async function renderCancelPage(
   const current = currentRevisionOf(detail);
   const unapproved = detail.status === 'pending_approval' || detail.status === 'returned';
   const base = noticePath(noticeId);
-  const { problems } = state;
+  const { errors } = state;
   return sendConsolePage(
     c,
     <ConsoleLayout title={`${unapproved ? '取り下げ' : '取消'}の確認`} session={session} section="notices">
@@ -439,7 +447,7 @@ async function renderCancelPage(
         {unapproved ? '通知を取り下げますか' : '通知を取り消しますか'}{' '}
         <En>{unapproved ? 'Withdraw' : 'Cancel'} this notice?</En>
       </h1>
-      <ErrorSummary problems={problems} />
+      <ErrorSummary errors={errors} />
       <p>
         <strong>{markedTitle(current, 'ja')}</strong>（<StatusBadge status={detail.status} />）
       </p>
@@ -485,11 +493,11 @@ async function renderCancelPage(
                 name="confirm"
                 value="yes"
                 required
-                {...fieldAria('cancel-confirm', problems)}
+                {...fieldAria(errors['cancel-confirm'], { error: 'cancel-confirm-error' })}
               />
               この通知を{unapproved ? '取り下げる' : '取り消す'}ことを確認しました
             </label>
-            <FieldMessage field="cancel-confirm" problems={problems} />
+            <FieldError id="cancel-confirm-error" reasons={errors['cancel-confirm']} />
           </fieldset>
           <div class="actions">
             <button type="submit" class="danger">
@@ -503,23 +511,18 @@ async function renderCancelPage(
         </form>
       )}
     </ConsoleLayout>,
-    problems.length > 0 ? 400 : 200,
+    Object.keys(errors).length > 0 ? 400 : 200,
   );
 }
 
 export const createNoticeDetailPage: ConsolePageModule = (ctx) => {
   const app = new Hono<ConsoleEnv>();
   const logger = ctx.deps.logger.child({ component: 'console-progress' });
+  const onNotice = noticeRoutes(app, ctx.guard('author'));
 
-  app.get('/console/notices/:id', ctx.guard('author'), async (c, next) => {
-    const id = c.req.param('id');
-    if (!isNoticeId(id)) return next();
-    return renderNoticeDetail(c, ctx, id);
-  });
+  onNotice('get', '', (c, id) => renderNoticeDetail(c, ctx, id));
 
-  app.get('/console/notices/:id/events', ctx.guard('author'), async (c, next) => {
-    const id = c.req.param('id');
-    if (!isNoticeId(id)) return next();
+  onNotice('get', '/events', async (c, id) => {
     // Before the stream starts, so an unknown notice is a 404 the EventSource gives up on.
     const first = await loadProgress(ctx.notices, ctx.deps.store.deliveries, id);
     return streamSSE(
@@ -550,35 +553,23 @@ export const createNoticeDetailPage: ConsolePageModule = (ctx) => {
     );
   });
 
-  app.post('/console/notices/:id/retry', ctx.guard('author'), async (c, next) => {
-    const id = c.req.param('id');
-    if (!isNoticeId(id)) return next();
+  onNotice('post', '/retry', async (c, id) => {
     const result = await ctx.notices.retry(id, c.get('staff'));
     return c.redirect(`${noticePath(id)}?done=retried&rows=${result.rows}`, 303);
   });
 
-  app.get('/console/notices/:id/cancel', ctx.guard('author'), async (c, next) => {
-    const id = c.req.param('id');
-    if (!isNoticeId(id)) return next();
-    return renderCancelPage(c, ctx, id);
-  });
+  onNotice('get', '/cancel', (c, id) => renderCancelPage(c, ctx, id));
 
-  app.post('/console/notices/:id/cancel', ctx.guard('author'), async (c, next) => {
-    const id = c.req.param('id');
-    if (!isNoticeId(id)) return next();
+  onNotice('post', '/cancel', async (c, id) => {
     const reason = ((await formField(c, 'reason')) ?? '').trim();
     if ((await formField(c, 'confirm')) !== 'yes') {
       return renderCancelPage(c, ctx, id, {
         reason,
-        problems: [
-          {
-            field: 'cancel-confirm',
-            message: {
-              ja: '取り消す前に、確認の欄にチェックを入れてください',
-              en: 'Tick the confirmation box to cancel',
-            },
-          },
-        ],
+        errors: {
+          'cancel-confirm': [
+            { ja: '取り消す前に、確認の欄にチェックを入れてください', en: 'Tick the confirmation box to cancel' },
+          ],
+        },
       });
     }
     const result = await ctx.notices.cancel(id, reason === '' ? undefined : reason, c.get('staff'));

@@ -1,27 +1,66 @@
 import { Hono } from 'hono';
-import { SEVERITY_WORD } from '../../domain/labels.ts';
+import type { Child, FC } from 'hono/jsx';
+import type { Bilingual } from '../../api/errors.ts';
+import { DERIVED_STATUSES, SEVERITY_WORD, STATUS_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import { SEVERITIES } from '../../domain/notice.ts';
+import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
-import { STATUS_ORDER, STATUS_WORD } from './console-words.ts';
-import {
-  ErrorSummary,
-  FieldMessage,
-  type FieldProblem,
-  fieldAria,
-  JstTime,
-  SeverityBadge,
-  StatusBadge,
-} from './notice-parts.tsx';
+import { ErrorSummary, FieldError, fieldAria } from './form-errors.tsx';
+import { StatusBadge, TableHead } from './notice-parts.tsx';
 import { currentRevisionOf } from './notice-progress.ts';
-import { type NoticeFilter, parseNoticeFilter, searchNotices } from './notice-search.ts';
+import {
+  type FilterErrors,
+  type FilterField,
+  type NoticeFilter,
+  parseNoticeFilter,
+  searchNotices,
+} from './notice-search.ts';
 import type { ConsoleEnv } from './session.ts';
 
 const PAGE_SIZE = 20;
 
 /** The four filters side by side where there is room, stacked on a phone. */
 const LIST_CSS = '.filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:0 1rem}';
+
+const COLUMNS = [
+  { ja: '重要度', en: 'Severity' },
+  { ja: '件名', en: 'Title' },
+  { ja: '状態', en: 'Status' },
+  { ja: '作成日時', en: 'Created' },
+  { ja: '作成者', en: 'Author' },
+];
+
+const DATE_LABEL: Record<'from' | 'to', Bilingual> = {
+  from: { ja: '作成日（から）', en: 'Created from (JST)' },
+  to: { ja: '作成日（まで）', en: 'Created to (JST)' },
+};
+
+const filterId = (field: string): string => `filter-${field}`;
+
+/** What a filter's control needs: its id and name, and the aria attributes for its reasons. */
+type FilterControlAttrs = { id: string; name: FilterField } & ReturnType<typeof fieldAria>;
+
+/** One filter: its label, its control, and the reasons its value could not be used. */
+const Filter: FC<{
+  field: FilterField;
+  label: Bilingual;
+  errors: FilterErrors;
+  hint?: string;
+  control: (attrs: FilterControlAttrs) => Child;
+}> = ({ field, label, errors, hint, control }) => {
+  const id = filterId(field);
+  return (
+    <div>
+      <label for={id}>
+        {label.ja} <En>{label.en}</En>
+      </label>
+      {control({ id, name: field, ...fieldAria(errors[field], { error: `${id}-error` }, hint) })}
+      <FieldError id={`${id}-error`} reasons={errors[field]} />
+    </div>
+  );
+};
 
 /** The list's query string for a filter (and a cursor), so paging keeps the filter. */
 function listHref(filter: NoticeFilter, cursor?: string): string {
@@ -42,13 +81,12 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
   app.get('/console/notices', ctx.guard('author'), async (c) => {
     const session = c.get('session');
     const query = c.req.query();
-    const { filter, problems: filterProblems } = parseNoticeFilter(query);
-    const problems: FieldProblem[] = filterProblems.map((p) => ({ field: `filter-${p.field}`, message: p.message }));
+    const { filter, errors } = parseNoticeFilter(query);
+    const invalid = Object.keys(errors).length > 0;
     const cursor = query.cursor?.trim() || undefined;
-    const page =
-      problems.length > 0
-        ? { items: [], nextCursor: null, partial: false }
-        : await searchNotices(ctx.notices, filter, { pageSize: PAGE_SIZE, ...(cursor ? { cursor } : {}) });
+    const page = invalid
+      ? { items: [], nextCursor: null, partial: false }
+      : await searchNotices(ctx.notices, filter, { pageSize: PAGE_SIZE, ...(cursor ? { cursor } : {}) });
     const filtered = Object.values(filter).some(Boolean);
 
     return sendConsolePage(
@@ -62,66 +100,51 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
             新しい通知を作成 <span lang="en">/ New notice</span>
           </a>
         </p>
-        <ErrorSummary problems={problems} />
+        <ErrorSummary errors={errors} idOf={filterId} />
         <form method="get" action="/console/notices" aria-labelledby="filter-title">
           <h2 id="filter-title">
             絞り込み <En>Filter</En>
           </h2>
           <div class="filters">
-            <div>
-              <label for="filter-status">
-                状態 <En>Status</En>
-              </label>
-              <select id="filter-status" name="status" {...fieldAria('filter-status', problems)}>
-                <option value="">すべて / All</option>
-                {STATUS_ORDER.map((s) => (
-                  <option value={s} selected={filter.status === s}>
-                    {STATUS_WORD[s].ja} / {STATUS_WORD[s].en}
-                  </option>
-                ))}
-              </select>
-              <FieldMessage field="filter-status" problems={problems} />
-            </div>
-            <div>
-              <label for="filter-severity">
-                重要度 <En>Severity</En>
-              </label>
-              <select id="filter-severity" name="severity" {...fieldAria('filter-severity', problems)}>
-                <option value="">すべて / All</option>
-                {[...SEVERITIES].reverse().map((s) => (
-                  <option value={s} selected={filter.severity === s}>
-                    {SEVERITY_WORD.ja[s]} / {SEVERITY_WORD.en[s]}
-                  </option>
-                ))}
-              </select>
-              <FieldMessage field="filter-severity" problems={problems} />
-            </div>
-            <div>
-              <label for="filter-from">
-                作成日（から） <En>Created from (JST)</En>
-              </label>
-              <input
-                type="date"
-                id="filter-from"
-                name="from"
-                value={query.from ?? ''}
-                {...fieldAria('filter-from', problems, 'filter-date-hint')}
+            <Filter
+              field="status"
+              label={{ ja: '状態', en: 'Status' }}
+              errors={errors}
+              control={(attrs) => (
+                <select {...attrs}>
+                  <option value="">すべて / All</option>
+                  {DERIVED_STATUSES.map((s) => (
+                    <option value={s} selected={filter.status === s}>
+                      {STATUS_WORD[s].ja} / {STATUS_WORD[s].en}
+                    </option>
+                  ))}
+                </select>
+              )}
+            />
+            <Filter
+              field="severity"
+              label={{ ja: '重要度', en: 'Severity' }}
+              errors={errors}
+              control={(attrs) => (
+                <select {...attrs}>
+                  <option value="">すべて / All</option>
+                  {[...SEVERITIES].reverse().map((s) => (
+                    <option value={s} selected={filter.severity === s}>
+                      {SEVERITY_WORD.ja[s]} / {SEVERITY_WORD.en[s]}
+                    </option>
+                  ))}
+                </select>
+              )}
+            />
+            {(['from', 'to'] as const).map((field) => (
+              <Filter
+                field={field}
+                label={DATE_LABEL[field]}
+                errors={errors}
+                hint="filter-date-hint"
+                control={(attrs) => <input type="date" {...attrs} value={query[field] ?? ''} />}
               />
-              <FieldMessage field="filter-from" problems={problems} />
-            </div>
-            <div>
-              <label for="filter-to">
-                作成日（まで） <En>Created to (JST)</En>
-              </label>
-              <input
-                type="date"
-                id="filter-to"
-                name="to"
-                value={query.to ?? ''}
-                {...fieldAria('filter-to', problems, 'filter-date-hint')}
-              />
-              <FieldMessage field="filter-to" problems={problems} />
-            </div>
+            ))}
           </div>
           <p class="hint" id="filter-date-hint">
             日付は日本時間で、両端の日を含みます。 <En>Dates are JST and include both ends.</En>
@@ -142,7 +165,7 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
         {page.items.length === 0 ? (
           <div class="flash warn" role="status">
             <p>
-              {problems.length > 0
+              {invalid
                 ? '条件を直すと一覧が表示されます。'
                 : filtered
                   ? page.partial
@@ -153,44 +176,20 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
                     : 'まだ通知はありません。「新しい通知を作成」から作成できます。'}
             </p>
             <p>
-              <En>
-                {problems.length > 0
-                  ? 'Fix the filter to see notices.'
-                  : filtered
-                    ? 'No notices match.'
-                    : 'No notices yet.'}
-              </En>
+              <En>{invalid ? 'Fix the filter to see notices.' : filtered ? 'No notices match.' : 'No notices yet.'}</En>
             </p>
           </div>
         ) : (
           <div class="table-wrap">
             <table aria-labelledby="results-title">
-              <thead>
-                <tr>
-                  <th scope="col">
-                    重要度 <En>Severity</En>
-                  </th>
-                  <th scope="col">
-                    件名 <En>Title</En>
-                  </th>
-                  <th scope="col">
-                    状態 <En>Status</En>
-                  </th>
-                  <th scope="col">
-                    作成日時 <En>Created</En>
-                  </th>
-                  <th scope="col">
-                    作成者 <En>Author</En>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={COLUMNS} />
               <tbody>
                 {page.items.map((d) => {
                   const current = currentRevisionOf(d);
                   return (
                     <tr>
                       <td>
-                        <SeverityBadge severity={d.notice.severity} />
+                        <SeverityBadge severity={d.notice.severity} english="En" />
                       </td>
                       <td>
                         <a href={`/console/notices/${encodeURIComponent(d.notice.id)}`}>{markedTitle(current, 'ja')}</a>
@@ -221,7 +220,7 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
         ) : null}
         <style dangerouslySetInnerHTML={{ __html: LIST_CSS }} />
       </ConsoleLayout>,
-      problems.length > 0 ? 400 : 200,
+      invalid ? 400 : 200,
     );
   });
 

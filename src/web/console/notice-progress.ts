@@ -1,8 +1,8 @@
 import type { Bilingual } from '../../api/errors.ts';
+import { CHANNEL_WORD, STATUS_WORD } from '../../domain/labels.ts';
 import type { ChannelId } from '../../domain/notice.ts';
 import type { DerivedStatus, NoticeDetail, NoticeService, RevisionDetail } from '../../services/notices.ts';
 import type { ChannelTiming, DeliveryRepo } from '../../store/deliveries.ts';
-import { CHANNEL_WORD, formatDuration, STATUS_WORD } from './console-words.ts';
 
 /**
  * A notice's delivery progress per channel of its current revision, worded once here for
@@ -56,6 +56,19 @@ function countsText(c: { sent: number; failed: number; queued: number; skipped: 
   ja.push(`合計 ${c.total}`);
   en.push(`total ${c.total}`);
   return { ja: ja.join(' / '), en: en.join(' / ') };
+}
+
+/** 12秒 / 3分4秒 / 1時間2分: how long residents waited, in words a screen reader reads well. */
+export function formatDuration(ms: number): Bilingual {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return { ja: `${h}時間${m}分`, en: `${h} h ${m} min` };
+  if (m > 0) return { ja: `${m}分${s}秒`, en: `${m} min ${s} s` };
+  // Not 0秒: the delivery did take time, only less than the unit shown.
+  if (total === 0) return { ja: '1秒未満', en: 'under 1 s' };
+  return { ja: `${s}秒`, en: `${s} s` };
 }
 
 function timingText(issuedAt: Date, timing: ChannelTiming | undefined): Bilingual {

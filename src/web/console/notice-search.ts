@@ -1,8 +1,8 @@
 import type { Bilingual } from '../../api/errors.ts';
+import { DERIVED_STATUSES } from '../../domain/labels.ts';
 import { SEVERITIES, type Severity } from '../../domain/notice.ts';
 import type { DerivedStatus, NoticeDetail, NoticeService } from '../../services/notices.ts';
 import type { NoticeStatus } from '../../store/schema.ts';
-import { STATUS_ORDER } from './console-words.ts';
 
 /**
  * The notice list's filters (status as staff see it, severity, a JST date range) over the
@@ -20,10 +20,8 @@ export interface NoticeFilter {
 
 export type FilterField = keyof NoticeFilter;
 
-export interface FilterProblem {
-  field: FilterField;
-  message: Bilingual;
-}
+/** Reasons per filter whose value could not be used. */
+export type FilterErrors = Partial<Record<FilterField, Bilingual[]>>;
 
 export interface NoticeSearchPage {
   items: NoticeDetail[];
@@ -67,54 +65,43 @@ export function jstMidnight(date: string): Date | undefined {
 
 const DAY_MS = 24 * 3600_000;
 
-/** Reads the list's query string; each unusable value is a problem naming its field. */
+/** Reads the list's query string; each unusable value is a reason under its field. */
 export function parseNoticeFilter(query: Record<string, string | undefined>): {
   filter: NoticeFilter;
-  problems: FilterProblem[];
+  errors: FilterErrors;
 } {
   const filter: NoticeFilter = {};
-  const problems: FilterProblem[] = [];
+  const errors: FilterErrors = {};
+  const problem = (field: FilterField, message: Bilingual) => {
+    errors[field] = [...(errors[field] ?? []), message];
+  };
   const status = query.status?.trim();
   if (status) {
-    if ((STATUS_ORDER as string[]).includes(status)) filter.status = status as DerivedStatus;
-    else
-      problems.push({
-        field: 'status',
-        message: { ja: '状態を一覧から選んでください', en: 'Choose a status from the list' },
-      });
+    if ((DERIVED_STATUSES as readonly string[]).includes(status)) filter.status = status as DerivedStatus;
+    else problem('status', { ja: '状態を一覧から選んでください', en: 'Choose a status from the list' });
   }
   const severity = query.severity?.trim();
   if (severity) {
     if ((SEVERITIES as readonly string[]).includes(severity)) filter.severity = severity as Severity;
-    else
-      problems.push({
-        field: 'severity',
-        message: { ja: '重要度を一覧から選んでください', en: 'Choose a severity from the list' },
-      });
+    else problem('severity', { ja: '重要度を一覧から選んでください', en: 'Choose a severity from the list' });
   }
   for (const field of ['from', 'to'] as const) {
     const value = query[field]?.trim();
     if (!value) continue;
     if (jstMidnight(value)) filter[field] = value;
     else
-      problems.push({
-        field,
-        message: {
-          ja: '日付は 2026-11-26 の形（年-月-日）で、実在する日を入力してください',
-          en: 'Enter a real date as YYYY-MM-DD, e.g. 2026-11-26',
-        },
+      problem(field, {
+        ja: '日付は 2026-11-26 の形（年-月-日）で、実在する日を入力してください',
+        en: 'Enter a real date as YYYY-MM-DD, e.g. 2026-11-26',
       });
   }
   if (filter.from && filter.to && filter.from > filter.to) {
-    problems.push({
-      field: 'to',
-      message: {
-        ja: '終了日は開始日と同じか、それより後の日にしてください',
-        en: 'The end date must be on or after the start date',
-      },
+    problem('to', {
+      ja: '終了日は開始日と同じか、それより後の日にしてください',
+      en: 'The end date must be on or after the start date',
     });
   }
-  return { filter, problems };
+  return { filter, errors };
 }
 
 /** One page of notices matching the filter, newest first. */

@@ -1,14 +1,15 @@
 import { type Context, Hono } from 'hono';
-import type { FC } from 'hono/jsx';
+import type { Child, FC } from 'hono/jsx';
 import { roleLabel } from '../../api/auth.ts';
 import { ApiError, type FieldErrors } from '../../api/errors.ts';
 import { type CreatedToken, createTokenService, STAFF_ROLES, TOKEN_NAME_MAX } from '../../services/tokens.ts';
 import type { StaffRole } from '../../store/schema.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 import type { StaffToken } from '../../store/tokens.ts';
-import { formatJst, isoJst } from '../layout.tsx';
+import { JstTime } from '../notice-parts.tsx';
 import { ConsoleLayout, CsrfField, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
+import { ErrorSummary, FieldError, fieldAria } from './form-errors.tsx';
 import { type ConsoleEnv, clearSessionCookie, formField, sessionSecretOf } from './session.ts';
 
 const ROLE_HINT: Record<StaffRole, { ja: string; en: string }> = {
@@ -27,40 +28,23 @@ table.tokens td::before{content:attr(data-label);font-weight:700;display:inline-
 }`;
 
 const When: FC<{ at: string | null; none: string }> = ({ at, none }) =>
-  at ? <time datetime={isoJst(new Date(at))}>{formatJst(new Date(at))}</time> : <span class="muted">{none}</span>;
+  at ? <JstTime at={new Date(at)} /> : <span class="muted">{none}</span>;
 
-const FieldError: FC<{ id: string; errors: FieldErrors; field: string }> = ({ id, errors, field }) => {
-  const reasons = errors[field];
-  if (!reasons?.length) return null;
-  return (
-    <p class="error" id={id}>
-      {reasons.map((r) => (
-        <>
-          {r.ja} <En>{r.en}</En>
-        </>
-      ))}
-    </p>
-  );
-};
+/** The form's controls by field, for the error summary's links. */
+const CONTROL_ID: Record<string, string> = { name: 'token-name', role: 'token-role' };
 
-const ErrorSummary: FC<{ errors: FieldErrors; anchors: Record<string, string> }> = ({ errors, anchors }) => {
-  const fields = Object.keys(errors);
-  if (fields.length === 0) return null;
-  return (
-    <div class="flash bad" role="alert">
-      <p>
-        入力内容を確認してください。 <En>Check the fields below.</En>
-      </p>
-      <ul>
-        {fields.map((field) => (
-          <li>
-            <a href={`#${anchors[field] ?? field}`}>{errors[field]?.[0]?.ja}</a>
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-};
+/** Which token a page is about. */
+const TokenFacts: FC<{ token: Pick<StaffToken, 'id' | 'name' | 'role'>; children?: Child }> = ({ token, children }) => (
+  <dl class="facts">
+    <dt>番号</dt>
+    <dd>#{token.id}</dd>
+    <dt>名前</dt>
+    <dd>{token.name}</dd>
+    <dt>役割</dt>
+    <dd>{roleLabel(token.role)}</dd>
+    {children}
+  </dl>
+);
 
 interface ListPageProps {
   session: ConsoleSession;
@@ -78,7 +62,7 @@ const ListPage: FC<ListPageProps> = ({ session, tokens, errors = {}, values = {}
       <h1>
         トークン管理 <En>/ Staff tokens</En>
       </h1>
-      <ErrorSummary errors={errors} anchors={{ name: 'token-name', role: 'token-role' }} />
+      <ErrorSummary errors={errors} idOf={(field) => CONTROL_ID[field] ?? field} />
       {revoked ? (
         <div class="flash" role="status">
           <p>
@@ -173,31 +157,24 @@ const ListPage: FC<ListPageProps> = ({ session, tokens, errors = {}, values = {}
           maxlength={TOKEN_NAME_MAX}
           value={values.name ?? ''}
           autocomplete="off"
-          aria-invalid={errors.name ? 'true' : undefined}
-          aria-describedby={errors.name ? 'token-name-error token-name-hint' : 'token-name-hint'}
+          {...fieldAria(errors.name, { error: 'token-name-error' }, 'token-name-hint')}
         />
         <p class="hint" id="token-name-hint">
           誰（どの課・どのシステム）のトークンか分かる名前。監査ログにこの名前で記録されます。{' '}
           <En>Whose token it is; the audit log records this name.</En>
         </p>
-        <FieldError id="token-name-error" errors={errors} field="name" />
+        <FieldError id="token-name-error" reasons={errors.name} />
         <label for="token-role">
           役割 <En>/ Role</En>
         </label>
-        <select
-          id="token-role"
-          name="role"
-          required
-          aria-invalid={errors.role ? 'true' : undefined}
-          aria-describedby={errors.role ? 'token-role-error' : undefined}
-        >
+        <select id="token-role" name="role" required {...fieldAria(errors.role, { error: 'token-role-error' })}>
           {STAFF_ROLES.map((role) => (
             <option value={role} selected={role === selectedRole}>
               {roleLabel(role)} — {ROLE_HINT[role].ja}
             </option>
           ))}
         </select>
-        <FieldError id="token-role-error" errors={errors} field="role" />
+        <FieldError id="token-role-error" reasons={errors.role} />
         <div class="actions">
           <button type="submit">トークンを作成</button>
         </div>
@@ -238,14 +215,7 @@ const CreatedPage: FC<{ session: ConsoleSession; created: CreatedToken }> = ({ s
     <p class="hint" id="new-token-hint">
       欄を選んで全体をコピーしてください。 <En>Select the field and copy all of it.</En>
     </p>
-    <dl class="facts">
-      <dt>番号</dt>
-      <dd>#{created.id}</dd>
-      <dt>名前</dt>
-      <dd>{created.name}</dd>
-      <dt>役割</dt>
-      <dd>{roleLabel(created.role)}</dd>
-    </dl>
+    <TokenFacts token={created} />
     <p>
       <a href="/console/tokens">トークン一覧へ戻る</a> <En>Back to tokens</En>
     </p>
@@ -282,18 +252,12 @@ const ConfirmRevokePage: FC<{ session: ConsoleSession; token: StaffToken; missin
           </p>
         </div>
       ) : null}
-      <dl class="facts">
-        <dt>番号</dt>
-        <dd>#{token.id}</dd>
-        <dt>名前</dt>
-        <dd>{token.name}</dd>
-        <dt>役割</dt>
-        <dd>{roleLabel(token.role)}</dd>
+      <TokenFacts token={token}>
         <dt>最終使用</dt>
         <dd>
           <When at={token.lastUsedAt} none="未使用" />
         </dd>
-      </dl>
+      </TokenFacts>
       <p>
         失効させると、このトークンを使う API
         の呼び出しとサインイン中の画面はすべて使えなくなります。元に戻すことはできません。
