@@ -94,7 +94,8 @@ export const NOTICE_CSS = `<style>
 ol.notices{list-style:none;margin:0;padding:0}
 ol.notices>li{border:1px solid #8a8f98;border-left-width:.5rem;border-radius:.375rem;padding:.75rem 1rem;margin:0 0 1rem}
 ol.notices h3{font-size:1.125rem;line-height:1.5;margin:0 0 .25rem;overflow-wrap:anywhere}
-ol.notices dl.facts{margin:.5rem 0 0}
+ol.notices dl.facts{margin:.5rem 0 0;grid-template-columns:10em 1fr}
+@media (max-width:30rem){ol.notices dl.facts{grid-template-columns:1fr}}
 main h1,main h2,main dd,main li,main p{overflow-wrap:anywhere}
 .changes{border-left:.5rem solid #0b57d0;background:#f5f8fd;padding:.25rem 1rem .75rem;margin:1rem 0}
 .changes h2{margin-top:.5rem}

@@ -216,7 +216,8 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
             <Required /> <En>{FIELD_LABEL.body.en}</En>
           </label>
           <p class="hint" id={hintId('body')}>
-            X では長い本文は分割または省略されます。右のプレビューで確かめてください。{' '}
+            X
+            では長い本文は分割または省略されます。プレビュー（広い画面では右、スマートフォンでは下）で確かめてください。{' '}
             <span id="body-x-count" class="x-count">
               {preview && 'xCount' in preview && preview.xCount ? preview.xCount : ''}
             </span>

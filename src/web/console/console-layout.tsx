@@ -46,7 +46,8 @@ button.link{background:none;border:none;padding:0;min-height:auto;text-decoratio
 .actions form{margin:0}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #c8c8c8;vertical-align:top}
-th{background:#f2f4f7}
+th{background:#f2f4f7;white-space:nowrap}
+time,.nowrap{white-space:nowrap}
 .table-wrap{overflow-x:auto}
 .badge{display:inline-block;padding:0 .5rem;border-radius:.25rem;color:#fff;font-weight:700;white-space:nowrap}
 .status{display:inline-block;padding:0 .5rem;border:1px solid #5a5a5a;border-radius:.25rem;white-space:nowrap}
@@ -56,7 +57,7 @@ th{background:#f2f4f7}
 .compose{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1.5rem}
 .preview{border:1px solid #c8c8c8;border-radius:.375rem;padding:.5rem 1rem;margin:.5rem 0;background:#fafafa}
 .preview pre{white-space:pre-wrap;overflow-wrap:anywhere;font:inherit;margin:.25rem 0}
-.warn{color:#8a4500;font-weight:700}
+.warn:not(.flash){color:#8a4500;font-weight:700}
 progress{width:100%;height:1.25rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:1rem 0}
 dl.facts dt{font-weight:700}

@@ -411,7 +411,7 @@ const RevisionHistory = ({ detail, unsent }: { detail: NoticeDetail; unsent: str
                 <td>{r.title}</td>
                 <td>{unsent ? <span class="muted">{unsent}</span> : <JstTime at={r.sentAt} />}</td>
                 <td>{r.createdBy}</td>
-                <td>
+                <td data-field={r.revision === detail.notice.currentRevision ? 'revision-totals' : undefined}>
                   {all.sent} / {all.failed} / {all.total}
                 </td>
               </tr>

@@ -71,7 +71,10 @@ export function formatDuration(ms: number): Bilingual {
   return { ja: `${s}秒`, en: `${s} s` };
 }
 
-function timingText(issuedAt: Date, timing: ChannelTiming | undefined): Bilingual {
+function timingText(issuedAt: Date, timing: ChannelTiming | undefined, total: number, live: boolean): Bilingual {
+  if (total === 0 && !live) {
+    return { ja: 'この配信先には受け取る人がいませんでした', en: 'No recipients on this channel' };
+  }
   if (!timing?.firstSentAt || !timing.lastSentAt) {
     return { ja: 'まだ1件も届けていません', en: 'Nothing delivered yet' };
   }
@@ -98,6 +101,8 @@ export function toProgress(detail: NoticeDetail, timings: ChannelTiming[]): Noti
       timing: timingText(
         current.sentAt,
         timings.find((t) => t.channel === channel),
+        total,
+        LIVE.includes(detail.status),
       ),
     };
   });

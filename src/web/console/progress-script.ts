@@ -46,6 +46,17 @@ export const PROGRESS_SCRIPT = `(function () {
       fill(box.querySelector('[data-field="counts"]'), ch.counts);
       fill(box.querySelector('[data-field="timing"]'), ch.timing);
     }
+    // The revision history's row of the current revision shows the same totals.
+    var totals = document.querySelector('[data-field="revision-totals"]');
+    if (totals) {
+      var sent = 0, failed = 0, total = 0;
+      for (var j = 0; j < data.channels.length; j++) {
+        sent += data.channels[j].sent;
+        failed += data.channels[j].failed;
+        total += data.channels[j].total;
+      }
+      totals.textContent = sent + ' / ' + failed + ' / ' + total;
+    }
     if (status) {
       var badge = status.querySelector('.status');
       var en = status.querySelector('.en');
