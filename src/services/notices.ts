@@ -486,6 +486,58 @@ export function createNoticeService(deps: ServiceDeps) {
     return { ...found, steps };
   }
 
+  /** The next revision of a correction: the changed fields over the current revision, sent now. */
+  function correctionRevision(current: Revision, changes: CorrectionInput): RevisionInput {
+    return {
+      kind: 'update',
+      title: changes.title ?? current.title,
+      body: changes.body ?? current.body,
+      severity: changes.severity ?? current.severity,
+      category: changes.category ?? current.category,
+      mode: current.mode,
+      topics: unique(changes.topics ?? current.topics),
+      areas: unique(changes.areas ?? current.areas),
+      channels: unique(changes.channels ?? current.channels),
+      link: changes.link !== undefined ? changes.link : current.link,
+      department: changes.department !== undefined ? departmentOf(changes.department) : current.department,
+      expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : current.expiresAt,
+      scheduledAt: null,
+    };
+  }
+
+  /** A revision as the store would record it, for a preview. */
+  function unsaved(noticeId: string, number: number, input: RevisionInput, now: Date): Revision {
+    return {
+      ...input,
+      noticeId,
+      revision: number,
+      capIdentifier: capIdentifierFor(config.city.code, noticeId, number),
+      // As the store will record it: CAP's sent carries whole seconds.
+      sentAt: new Date(Math.floor((input.scheduledAt ?? now).getTime() / 1000) * 1000),
+      createdBy: 'preview',
+      createdAt: now,
+    };
+  }
+
+  /** Every channel's own render of a revision, in each language its audience reads. */
+  function renderPreview(revision: Revision, earlier: Revision[]): PreviewResult {
+    const view = toNoticeView(revision, earlier, deps.links, config.city, deps.areas);
+    const renders: PreviewRender[] = [];
+    for (const channelId of revision.channels) {
+      const channel = channels.require(channelId);
+      // Subscribers read their own language; a public channel posts once, in Japanese.
+      const locales: Locale[] = channel.audience === 'subscribers' ? ['ja', 'en'] : ['ja'];
+      for (const locale of locales) {
+        try {
+          renders.push({ channel: channelId, locale, rendered: channel.render(view, locale) });
+        } catch (err) {
+          renders.push({ channel: channelId, locale, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+    return { view, renders };
+  }
+
   const audit = (actor: StaffIdentity, action: string, target: string, detail?: unknown) =>
     store.audit.record(actor.name, action, target, detail);
 
@@ -610,21 +662,7 @@ export function createNoticeService(deps: ServiceDeps) {
           en: 'Name at least one field to correct',
         });
       }
-      const next: RevisionInput = {
-        kind: 'update',
-        title: changes.title ?? current.title,
-        body: changes.body ?? current.body,
-        severity: changes.severity ?? current.severity,
-        category: changes.category ?? current.category,
-        mode: current.mode,
-        topics: unique(changes.topics ?? current.topics),
-        areas: unique(changes.areas ?? current.areas),
-        channels: unique(changes.channels ?? current.channels),
-        link: changes.link !== undefined ? changes.link : current.link,
-        department: changes.department !== undefined ? departmentOf(changes.department) : current.department,
-        expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : current.expiresAt,
-        scheduledAt: null,
-      };
+      const next = correctionRevision(current, changes);
       checkEmergency(next.severity, actor);
       checkReferences(changes);
       checkTimes(next.expiresAt, now);
@@ -749,33 +787,19 @@ export function createNoticeService(deps: ServiceDeps) {
     preview(input: NoticeInput): PreviewResult {
       checkReferences(input);
       const now = new Date();
-      const id = 'n-preview';
-      const first = firstRevision(input, now);
-      const revision: Revision = {
-        ...first,
-        noticeId: id,
-        revision: 1,
-        capIdentifier: capIdentifierFor(config.city.code, id, 1),
-        // As the store will record it: CAP's sent carries whole seconds.
-        sentAt: new Date(Math.floor((first.scheduledAt ?? now).getTime() / 1000) * 1000),
-        createdBy: 'preview',
-        createdAt: now,
-      };
-      const view = toNoticeView(revision, [], deps.links, config.city, deps.areas);
-      const renders: PreviewRender[] = [];
-      for (const channelId of revision.channels) {
-        const channel = channels.require(channelId);
-        // Subscribers read their own language; a public channel posts once, in Japanese.
-        const locales: Locale[] = channel.audience === 'subscribers' ? ['ja', 'en'] : ['ja'];
-        for (const locale of locales) {
-          try {
-            renders.push({ channel: channelId, locale, rendered: channel.render(view, locale) });
-          } catch (err) {
-            renders.push({ channel: channelId, locale, error: err instanceof Error ? err.message : String(err) });
-          }
-        }
-      }
-      return { view, renders };
+      return renderPreview(unsaved('n-preview', 1, firstRevision(input, now), now), []);
+    },
+
+    /**
+     * Renders a correction as it would go out (the next revision, marked 【訂正】 and
+     * referring to the earlier ones) without storing or sending anything.
+     */
+    async previewCorrection(noticeId: string, changes: CorrectionInput): Promise<PreviewResult> {
+      checkReferences(changes);
+      const { notice, current } = await requireNotice(noticeId);
+      const earlier = await store.notices.revisions(noticeId);
+      const next = correctionRevision(current, changes);
+      return renderPreview(unsaved(notice.id, current.revision + 1, next, new Date()), earlier);
     },
 
     /** The notice, its revisions with delivery counts per channel, and its status as staff see it. */

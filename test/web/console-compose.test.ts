@@ -287,6 +287,20 @@ describe('console compose page', () => {
       department: '水道課',
       link: '',
     };
+    // The live preview renders the correction as it will go out: marked 【訂正】 on every channel.
+    expect(form).toContain(`data-preview="/console/notices/${notice.id}/correct/preview"`);
+    const live = await author.post(`/console/notices/${notice.id}/correct/preview`, fields, {
+      'x-csrf-token': author.csrf ?? '',
+    });
+    expect(live.status).toBe(200);
+    const fragment = await live.text();
+    expect(fragment).toContain('【訂正】給水所の開設');
+    expect(fragment).toContain('市役所前と市民体育館に給水所を開設しました。');
+    const asBefore = await author.post(`/console/notices/${notice.id}/correct/preview`, {
+      ...fields,
+      body: '市役所前に給水所を開設しました。',
+    });
+    expect(await asBefore.text()).toContain('まだ何も変えていません');
     const confirm = await author.post(`/console/notices/${notice.id}/correct`, { ...fields, _action: 'submit' });
     expect(confirm.status).toBe(200);
     const confirmHtml = await confirm.text();

@@ -200,7 +200,7 @@ export const ComposeForm: FC<ComposeFormProps> = (props) => {
         action={props.action}
         novalidate
         data-compose=""
-        data-preview="/console/notices/preview"
+        data-preview={kind === 'correct' ? `${props.action}/preview` : '/console/notices/preview'}
         data-can-send-emergency={props.canSendEmergency ? 'true' : 'false'}
         data-kind={kind}
       >

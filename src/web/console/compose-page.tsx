@@ -78,7 +78,11 @@ export const createComposePage: ConsolePageModule = (ctx) => {
   const canSendEmergency = (staff: StaffIdentity) => hasRole(staff, 'approver');
 
   /** Renders the notice on every channel, or says what must be filled in first. */
-  function previewOf(values: NoticeFormValues, staff: StaffIdentity): PreviewModel | { problems: Bilingual[] } {
+  async function previewOf(
+    values: NoticeFormValues,
+    staff: StaffIdentity,
+    correcting?: Revision,
+  ): Promise<PreviewModel | { problems: Bilingual[] }> {
     const parsed = parseNoticeForm(values, choices(), {
       canSendEmergency: canSendEmergency(staff),
       allowPastSchedule: true,
@@ -104,7 +108,20 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       };
     }
     try {
-      return describePreview(notices.preview(parsed.input));
+      if (!correcting) return describePreview(notices.preview(parsed.input));
+      const changes = correctionChanges(parsed.input, values, correcting);
+      if (Object.keys(changes).length === 0) {
+        return {
+          problems: [
+            {
+              ja: 'まだ何も変えていません。変えた項目が訂正として届きます。',
+              en: 'Nothing is changed yet; the fields you change go out as the correction.',
+            },
+          ],
+        };
+      }
+      // Rendered as the correction will go out: the next revision, marked 【訂正】.
+      return describePreview(await notices.previewCorrection(correcting.noticeId, changes));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       const fields = Object.values(err.fields ?? {}).flat();
@@ -410,7 +427,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     return composePage(c, {
       kind: 'new',
       values: form,
-      preview: previewOf(form, c.get('staff')),
+      preview: await previewOf(form, c.get('staff')),
       notice: (
         <div class="flash">
           <p>
@@ -422,9 +439,10 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     });
   });
 
-  app.post('/console/notices/preview', ctx.guard('author'), async (c) => {
+  /** The preview region alone, for compose.js to swap in while staff type. */
+  async function previewFragment(c: Context<ConsoleEnv>, correcting?: Revision) {
     const values = readNoticeForm(await c.req.parseBody({ all: true }));
-    const preview = previewOf(values, c.get('staff'));
+    const preview = await previewOf(values, c.get('staff'), correcting);
     const fragment =
       'problems' in preview ? (
         <PreviewProblems problems={preview.problems} summary="プレビューできません" />
@@ -435,7 +453,9 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
     });
-  });
+  }
+
+  app.post('/console/notices/preview', ctx.guard('author'), (c) => previewFragment(c));
 
   app.post('/console/notices', ctx.guard('author'), async (c) => {
     const staff = c.get('staff');
@@ -450,7 +470,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
         kind: 'new',
         values,
         errors: parsed.ok ? {} : parsed.errors,
-        preview: previewOf(values, staff),
+        preview: await previewOf(values, staff),
         status: 200,
       });
     }
@@ -537,9 +557,10 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     <>
       <p>
         第{current.revision}
-        版を訂正します。変えた項目だけが訂正として、同じ配信先へ届きます。プレビューは新しい内容を示しますが、実際の配信では件名に【訂正】が付きます。{' '}
+        版を訂正します。変えた項目だけが訂正として、同じ配信先へ届きます。プレビューは訂正として届く形（件名に【訂正】）で示します。{' '}
         <En>
-          Only the fields you change go out as a correction, to the same audience; the channels add the correction mark.
+          Only the fields you change go out as a correction, to the same audience; the preview shows them as the
+          correction.
         </En>
       </p>
       {current.severity === 'emergency' && !canSendEmergency(staff) ? (
@@ -559,6 +580,11 @@ export const createComposePage: ConsolePageModule = (ctx) => {
     mode: current.mode,
     scheduledAt: '',
     requestApproval: false,
+  });
+
+  app.post('/console/notices/:id/correct/preview', ctx.guard('author'), async (c) => {
+    const { current, refusal } = await loadForCorrection(c, c.req.param('id'));
+    return refusal ?? previewFragment(c, current);
   });
 
   app.get('/console/notices/:id/correct', ctx.guard('author'), async (c) => {
@@ -599,7 +625,11 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       allowPastSchedule: true,
     });
     if (action === 'preview') {
-      return page({ errors: parsed.ok ? {} : parsed.errors, preview: previewOf(values, staff), status: 200 });
+      return page({
+        errors: parsed.ok ? {} : parsed.errors,
+        preview: await previewOf(values, staff, current),
+        status: 200,
+      });
     }
     if (!parsed.ok) return page({ errors: parsed.errors });
     const changes = correctionChanges(parsed.input, values, current);
@@ -702,7 +732,7 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       composePage(c, { kind: 'resubmit', noticeId: id, values, notice: note, ...extra });
     const parsed = parseNoticeForm(values, choices(), { canSendEmergency: canSendEmergency(staff) });
     if (action === 'preview') {
-      return page({ errors: parsed.ok ? {} : parsed.errors, preview: previewOf(values, staff), status: 200 });
+      return page({ errors: parsed.ok ? {} : parsed.errors, preview: await previewOf(values, staff), status: 200 });
     }
     if (!parsed.ok) return page({ errors: parsed.errors });
     if (!(await claimOnce('resubmit', values.nonce))) {
