@@ -19,8 +19,12 @@ export type RecipientResult =
   | { deliveryId: number; status: 'sent'; providerId?: string }
   /** Never retried; deactivate: the address is dead (bad mailbox, blocked, 410). */
   | { deliveryId: number; status: 'failed'; reason: string; deactivate?: boolean }
-  /** This recipient alone may succeed later (SMTP 4xx); the job is retried for it. */
-  | { deliveryId: number; status: 'retry'; reason: string; retryAfterMs?: number };
+  /**
+   * This recipient alone may succeed later (SMTP 4xx); the job is retried for it.
+   * rateLimited: the provider asked to slow down (HTTP 429). That is no fault of the
+   * delivery, so waiting it out should not use up the delivery's attempts.
+   */
+  | { deliveryId: number; status: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
 
 export interface SendContext {
   /** Stable across retries of one batch: providers that take an idempotency key get it. */

@@ -3,12 +3,15 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
+import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import type { AppEnv } from './api/auth.ts';
-import { createErrorHandler, errorResponse, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
+import { createErrorHandler, errorResponseFor, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
 import { createFeedRoutes } from './api/feeds.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices.ts';
+import { refuseNulInUrl } from './api/nul-guard.ts';
 import { createOpsRoutes } from './api/ops.ts';
+import { linkedPublicPostsLimit } from './api/public-post-limit.ts';
 import { createPushRoutes } from './api/push.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
 import { createSubscriberRoutes } from './api/subscribers.ts';
@@ -48,11 +51,19 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
 
   app.use(requestId());
   app.use(requestLog(logger));
+  app.use(refuseNulInUrl());
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: (c) => errorResponse(c, payloadTooLarge(MAX_BODY_BYTES)),
+    onError: (c) => errorResponseFor(c, payloadTooLarge(MAX_BODY_BYTES)),
   });
   app.use(async (c, next) => (c.req.path === '/v1/subscribers' ? next() : limit(c, next)));
+  app.use(
+    linkedPublicPostsLimit({
+      limiter: createRateLimiter(deps.redis, `${deps.config.queuePrefix}:ratelimit:public-post`),
+      ...deps.config.publicPostLimits,
+      logger,
+    }),
+  );
   app.onError(createErrorHandler(logger));
   app.notFound(notFound);
 
@@ -105,6 +116,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
         subscriptions: deps.store.pushSubscriptions,
         catalogue: deps.catalogue,
         vapidKeys: createVapidResolver(deps.config.webpush, deps.store.settings),
+        allowedHosts: [...DEFAULT_PUSH_HOSTS, ...deps.config.webpush.extraHosts],
         logger,
         rateLimit: {
           limiter: createRateLimiter(deps.redis, `${deps.config.queuePrefix}:ratelimit:push`),

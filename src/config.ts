@@ -61,11 +61,26 @@ const Env = z.object({
     .regex(/^(mailto:|https:\/\/)/, 'mailto: or https:// (a contact for the push services)')
     .optional(),
   WEBPUSH_TTL_SECONDS: z.coerce.number().int().min(0).max(2_419_200).default(86_400),
+  WEBPUSH_EXTRA_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   CATALOGUE_FILE: z.string().min(1).optional(),
   NOTICE_TEMPLATES_DIR: z.string().min(1).optional(),
   SIGNUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(3),
   SIGNUP_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   SIGNUP_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(3_600),
+  // LINE's servers deliver every resident's events from a few addresses: high enough for a
+  // city account's busiest minute (a follow wave after a broadcast), low enough to stop a flood.
+  LINE_WEBHOOK_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(600),
+  LINE_WEBHOOK_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  PUBLIC_POST_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(600),
+  PUBLIC_POST_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
   X_API_KEY: z.string().min(1).optional(),
   X_API_SECRET: z.string().min(1).optional(),
   X_ACCESS_TOKEN: z.string().min(1).optional(),
@@ -210,6 +225,8 @@ function toConfig(env: z.infer<typeof Env>) {
       // Push services want a way to reach the sender: the public site, unless one is given.
       subject: env.VAPID_SUBJECT ?? (publicBaseUrl.startsWith('https://') ? publicBaseUrl : 'mailto:hibiki@localhost'),
       ttlSeconds: env.WEBPUSH_TTL_SECONDS,
+      // Push services beyond the major browsers' (a self-hosted one; a local fake in tests).
+      extraHosts: env.WEBPUSH_EXTRA_HOSTS,
     },
     catalogueFile: env.CATALOGUE_FILE,
     // Unset: the templates shipped beside the source, whatever the working directory.
@@ -218,6 +235,16 @@ function toConfig(env: z.infer<typeof Env>) {
       perAddress: env.SIGNUP_LIMIT_PER_ADDRESS,
       perClient: env.SIGNUP_LIMIT_PER_CLIENT,
       windowSeconds: env.SIGNUP_LIMIT_WINDOW_SECONDS,
+    },
+    /** Per client on POST /webhooks/line. */
+    lineWebhookLimits: {
+      perClient: env.LINE_WEBHOOK_LIMIT_PER_CLIENT,
+      windowSeconds: env.LINE_WEBHOOK_LIMIT_WINDOW_SECONDS,
+    },
+    /** Per client on the public POSTs that carry a resident's link (unsubscribe, confirm, manage, push lookup). */
+    publicPostLimits: {
+      perClient: env.PUBLIC_POST_LIMIT_PER_CLIENT,
+      windowSeconds: env.PUBLIC_POST_LIMIT_WINDOW_SECONDS,
     },
     /** How many distinct approvers an emergency notice needs before it is sent. */
     approvals: { emergency: env.EMERGENCY_APPROVALS },

@@ -5,6 +5,7 @@ import { createMailChannel } from '../channels/mail/mail-channel.ts';
 import { type ChannelRegistry, createChannelRegistry } from '../channels/registry.ts';
 import type { Channel } from '../channels/types.ts';
 import { createWebhookChannel } from '../channels/webhook/webhook-channel.ts';
+import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import { createWebPushChannel } from '../channels/webpush/webpush-channel.ts';
 import { createXChannel } from '../channels/x/x-channel.ts';
 import type { Config } from './config.ts';
@@ -90,7 +91,12 @@ function createChannel(
     case 'webpush':
       if (!vapid) throw new Error('webpush: VAPID keys were not resolved');
       return createWebPushChannel(
-        { vapid, subject: config.webpush.subject, ttlSeconds: config.webpush.ttlSeconds },
+        {
+          vapid,
+          subject: config.webpush.subject,
+          ttlSeconds: config.webpush.ttlSeconds,
+          allowedHosts: [...DEFAULT_PUSH_HOSTS, ...config.webpush.extraHosts],
+        },
         { logger, keysOf: store.pushSubscriptions.keysOf, keysOfMany: store.pushSubscriptions.keysOfMany },
       );
   }
@@ -98,7 +104,9 @@ function createChannel(
 
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const db = openConfiguredDb(config);
+  const db = openConfiguredDb(config, {
+    onIdleError: (err) => logger.warn({ err: { message: err.message } }, 'store connection lost while idle'),
+  });
   await migrate(db);
   const store = createStore(db, config.city.code);
   // A deployment without HIBIKI_SECRET still gets stable signed links: the secret is made once and kept in the store.
@@ -116,6 +124,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const queues = createQueues({ connection: redis, prefix: config.queuePrefix, attempts: config.delivery.attempts });
   const metrics = createMetrics();
   metrics.watchQueues(queues);
+  // Workers count outcomes in Redis, so the API's /metrics shows them whichever process sent.
+  metrics.shareCounts(redis, config.queuePrefix);
 
   const partial = { config, logger, store, redis, queues, links, catalogue, areas, noticeTemplates, metrics };
   if (config.channels.includes('mail') && !config.smtpUrl) {

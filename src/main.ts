@@ -1,4 +1,4 @@
-import { serve } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { startWorkers } from '../workers/index.ts';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
@@ -24,6 +24,15 @@ const USAGE = `Usage: hibiki <command>
 `;
 
 const ROLES: StaffRole[] = ['author', 'approver', 'admin'];
+
+/**
+ * How long a graceful stop may take: a delivery batch or a page of a dispatch takes
+ * seconds, so this leaves room for a slow provider and still ends before the 30 s after
+ * which a container orchestrator sends SIGKILL.
+ */
+const STOP_TIMEOUT_MS = 25_000;
+/** Requests (a progress stream) still open this long after a stop begins are cut. */
+const HTTP_GRACE_MS = 2_000;
 
 /** Hides the password of a URL for start-up logs. */
 function safeUrl(url: string): string {
@@ -56,20 +65,65 @@ async function run(config: Config, roles: { api: boolean; worker: boolean }): Pr
     : undefined;
 
   return new Promise<number>((resolve) => {
+    // Called once everything Hibiki opened is closed: a handle a library left open must not
+    // keep a stopped process alive (this timer itself does not).
+    const exitIfStillRunning = (code: number) =>
+      setTimeout(() => {
+        logger.warn('still running after stopping (an open handle): exiting');
+        process.exit(code);
+      }, 2_000).unref();
     let stopping = false;
     const stop = async (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        // An operator who asks twice wants it gone now: what is in flight is taken up again by
+        // another worker once its lock expires, as after a crash.
+        logger.warn({ signal }, 'second signal: exiting now without waiting for the work in flight');
+        process.exit(1);
+      }
       stopping = true;
-      logger.info({ signal }, 'stopping: finishing the work in flight');
-      // Stop accepting requests first, then let workers finish their current jobs.
-      await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
-      await workers?.close();
-      await deps.close();
+      logger.info(
+        { signal, timeoutMs: STOP_TIMEOUT_MS },
+        'stopping: no new jobs or requests; finishing the work in flight',
+      );
+      const deadline = setTimeout(() => {
+        logger.error(
+          { timeoutMs: STOP_TIMEOUT_MS },
+          'work in flight did not finish in time: exiting anyway (another worker takes it up once its lock expires)',
+        );
+        process.exit(1);
+      }, STOP_TIMEOUT_MS);
+      try {
+        // Both at once: an open progress stream must not keep the workers taking new jobs.
+        await Promise.all([server ? closeServer(server) : undefined, workers?.close()]);
+        await deps.close();
+      } catch (err) {
+        clearTimeout(deadline);
+        logger.error({ err: { message: (err as Error).message } }, 'stopping failed');
+        exitIfStillRunning(1);
+        resolve(1);
+        return;
+      }
+      clearTimeout(deadline);
       logger.info('stopped');
+      exitIfStillRunning(0);
       resolve(0);
     };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+/**
+ * Stops accepting connections and closes idle ones at once; requests still open after
+ * HTTP_GRACE_MS (a progress stream, which its page reopens on the next process) are cut.
+ */
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((done) => {
+    server.close(() => done());
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, HTTP_GRACE_MS).unref();
   });
 }
 

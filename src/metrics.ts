@@ -1,18 +1,63 @@
+import type { Redis } from 'ioredis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queues } from './queue/queues.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+export interface DeliveryLabels {
+  channel: string;
+  status: 'sent' | 'failed' | 'skipped';
+}
+
+/** Where delivery outcomes are counted for every process at once. */
+interface SharedCounts {
+  redis: Pick<Redis, 'hincrby' | 'hgetall'>;
+  key: string;
+}
+
 /** Prometheus metrics; one registry per process (and per test), never the global one. */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hibiki_' });
-  const deliveries = new Counter({
+
+  // Outcomes are recorded by worker processes, but only the API process answers /metrics:
+  // once shareCounts() is called they are counted in Redis, so every process reports the
+  // same totals; until then (or if Redis cannot be read) each counts its own.
+  let shared: SharedCounts | undefined;
+  const local = new Map<string, number>();
+  const fieldOf = (l: DeliveryLabels) => `${l.channel}|${l.status}`;
+  new Counter({
     name: 'hibiki_deliveries_total',
-    help: 'Delivery outcomes recorded by this process, by channel and status',
+    help: 'Delivery outcomes by channel and status (sent, failed, skipped), counted by every worker process',
     labelNames: ['channel', 'status'] as const,
     registers: [registry],
+    async collect() {
+      let totals: Iterable<[string, number]> = local;
+      if (shared) {
+        try {
+          const all = await shared.redis.hgetall(shared.key);
+          totals = Object.entries(all).map(([field, n]): [string, number] => [field, Number(n)]);
+        } catch {
+          // Redis is down: the local counts are better than a failed scrape.
+        }
+      }
+      this.reset();
+      for (const [field, n] of totals) {
+        const [channel = '', status = ''] = field.split('|');
+        if (Number.isFinite(n) && n > 0) this.inc({ channel, status }, n);
+      }
+    },
   });
+  const deliveries = {
+    inc(labels: DeliveryLabels, value = 1): void {
+      if (!(value > 0)) return;
+      const field = fieldOf(labels);
+      local.set(field, (local.get(field) ?? 0) + value);
+      // A count that cannot be written must never fail a delivery.
+      shared?.redis.hincrby(shared.key, field, value).catch(() => undefined);
+    },
+  };
+
   const sendSeconds = new Histogram({
     name: 'hibiki_send_duration_seconds',
     help: 'Time of one channel send() call (one batch attempt)',
@@ -37,11 +82,16 @@ export function createMetrics() {
 
   return {
     registry,
+    /** Delivery outcomes: `deliveries.inc({ channel, status }, n)`. */
     deliveries,
     sendSeconds,
     /** Queue depth is read from the queues this process knows at each scrape. */
     watchQueues(q: Queues) {
       queues = q;
+    },
+    /** Counts delivery outcomes in Redis under the queue prefix, shared by every process of the deployment. */
+    shareCounts(redis: SharedCounts['redis'], prefix: string) {
+      shared = { redis, key: `${prefix}:metrics:deliveries` };
     },
   };
 }

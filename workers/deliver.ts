@@ -1,10 +1,13 @@
-import { type Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Channel, Recipient } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import type { Locale, NoticeView } from '../src/domain/notice.ts';
 import { toNoticeView } from '../src/domain/notice-view.ts';
+import type { Logger } from '../src/logger.ts';
 import { type DeliverJobData, deliverQueueName } from '../src/queue/names.ts';
-import { RetryLaterError, toBullmqError } from './failure.ts';
+import type { BatchKey } from '../src/store/deliveries.ts';
+import { lockBatch } from './batch-lock.ts';
+import { pausingWhileStoreUnavailable, RetryLaterError, toBullmqError } from './failure.ts';
 import { createBatchOutcomes, createOutcomeWriter } from './result-recorder.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
@@ -29,17 +32,31 @@ function createViewCache(deps: Deps, size = 64) {
  * Sends one batch: only the rows still queued (a retry never resends what was delivered),
  * rendering once per locale, recording each outcome as it comes.
  */
-export function createDeliverProcessor(deps: Deps, channel: Channel) {
+export interface DeliverOptions {
+  /** Aborted when the process stops: a batch taken after that goes back to the queue unsent. */
+  stopping?: AbortSignal;
+}
+
+/** How long a batch may wait out providers' rate limits without spending its attempts. */
+const RATE_LIMIT_PATIENCE_MS = 60 * 60 * 1000;
+
+export function createDeliverProcessor(deps: Deps, channel: Channel, options: DeliverOptions = {}) {
   const { store, logger, metrics, links } = deps;
   const viewOf = createViewCache(deps);
   const queue = deps.queues.deliver(channel.id);
   const writer = createOutcomeWriter(store.deliveries, store.subscribers);
 
-  return async function deliver(
+  async function deliver(
     job: Job<DeliverJobData>,
-    _token?: string,
+    token?: string,
     signal?: AbortSignal,
   ): Promise<{ sent: number; failed: number }> {
+    if (options.stopping?.aborted && token) {
+      // BullMQ can hand a worker that is closing one last job (one that arrived as it
+      // closed): give it back untouched, so a stopping process begins no new batch.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     const key = {
       noticeId: job.data.noticeId,
       revision: job.data.revision,
@@ -47,7 +64,6 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
       batch: job.data.batch,
     };
     const attempt = job.attemptsMade + 1;
-    const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const log = logger.child({
       noticeId: key.noticeId,
       revision: key.revision,
@@ -70,6 +86,46 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
     const view = await viewOf(key.noticeId, key.revision);
     if (!view) throw new UnrecoverableError(`revision ${key.revision} of notice ${key.noticeId} does not exist`);
 
+    const deliveryKey = `${key.noticeId}-r${key.revision}-${channel.id}-${key.batch}`;
+    const lock = await lockBatch(
+      deps.redis,
+      `${deps.config.queuePrefix}:batch-lock:${deliveryKey}`,
+      `${job.id}:${token ?? ''}`,
+      deps.config.delivery.stalledIntervalMs,
+    );
+    if ('busyForMs' in lock) {
+      // Another run holds the batch: look again once it is done (or its lock has run out), using no attempt.
+      log.info({ busyForMs: lock.busyForMs }, 'batch held by another run; looking again later');
+      if (!token) throw new RetryLaterError('batch held by another run', lock.busyForMs);
+      await job.moveToDelayed(Date.now() + lock.busyForMs, token);
+      throw new DelayedError();
+    }
+    try {
+      return await sendBatch(
+        job,
+        token,
+        key,
+        view,
+        deliveryKey,
+        log,
+        AbortSignal.any([signal ?? new AbortController().signal, lock.held.lost]),
+      );
+    } finally {
+      await lock.held.release();
+    }
+  }
+
+  async function sendBatch(
+    job: Job<DeliverJobData>,
+    token: string | undefined,
+    key: BatchKey,
+    view: NoticeView,
+    deliveryKey: string,
+    log: Logger,
+    signal: AbortSignal,
+  ): Promise<{ sent: number; failed: number }> {
+    const attempt = job.attemptsMade + 1;
+    const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const pending = await store.deliveries.pending(key);
     if (pending.length === 0) return { sent: 0, failed: 0 };
 
@@ -102,8 +158,10 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
     const replyTo = isPublic
       ? await store.deliveries.providerIdBefore(key.noticeId, key.revision, channel.id)
       : undefined;
-    const recorder = createBatchOutcomes(writer);
-    const deliveryKey = `${key.noticeId}-r${key.revision}-${channel.id}-${key.batch}`;
+    // Outcomes that cannot be written stop the batch: every further send would go out
+    // unrecorded and be sent again by the retry.
+    const halt = new AbortController();
+    const recorder = createBatchOutcomes(writer, () => halt.abort());
     const stopTimer = metrics.sendSeconds.startTimer({ channel: channel.id });
     try {
       for (const [locale, recipients] of byLocale) {
@@ -111,7 +169,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
         const results = await channel.send(message, recipients, {
           deliveryKey,
           attempt,
-          signal: signal ?? new AbortController().signal,
+          signal: AbortSignal.any([signal, halt.signal]),
           notice: view,
           ...(replyTo ? { replyTo } : {}),
           onResult: (r) => recorder.add(r),
@@ -140,26 +198,47 @@ export function createDeliverProcessor(deps: Deps, channel: Channel) {
     metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, totals.failed);
     if (totals.retry > 0) {
       const reason = recorder.retries[0]?.reason ?? 'temporary failure';
+      const retryAfterMs = Math.max(0, ...recorder.retries.map((r) => r.retryAfterMs ?? 0)) || undefined;
+      // Every recipient left was refused by a provider's rate limit (429): wait it out without
+      // using an attempt, as a rate-limited channel does (failure.ts), but for this batch only,
+      // so one busy receiver or push service does not hold up the rest of the channel. Not for
+      // ever: a receiver that answers 429 for longer than RATE_LIMIT_PATIENCE_MS spends attempts.
+      const patient = Date.now() - job.timestamp < RATE_LIMIT_PATIENCE_MS;
+      if (token && patient && recorder.retries.every((r) => r.rateLimited)) {
+        const waitMs = retryAfterMs ?? deps.config.delivery.retryBaseMs;
+        await job.moveToDelayed(Date.now() + waitMs, token);
+        log.info({ retry: totals.retry, waitMs, reason }, 'batch waits out a provider rate limit');
+        throw new DelayedError();
+      }
       if (lastAttempt) {
         const failed = await store.deliveries.failRemaining(key, `gave up after ${attempt} attempts: ${reason}`);
         metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
         log.warn({ failed, reason }, 'recipients still failing after the last attempt');
         return { sent: totals.sent, failed: totals.failed + failed };
       }
-      const retryAfterMs = Math.max(0, ...recorder.retries.map((r) => r.retryAfterMs ?? 0)) || undefined;
       throw new RetryLaterError(`${totals.retry} of ${live.length} recipients to be retried: ${reason}`, retryAfterMs);
     }
     return { sent: totals.sent, failed: totals.failed };
-  };
+  }
+
+  return deliver;
 }
 
 /** One worker per enabled channel, each on its own queue, so one slow provider never holds up another. */
-export function createDeliverWorkers(deps: Deps): Worker<DeliverJobData>[] {
+export function createDeliverWorkers(deps: Deps, options: DeliverOptions = {}): Worker<DeliverJobData>[] {
   return deps.channels.all().map(
     (channel) =>
-      new Worker<DeliverJobData>(deliverQueueName(channel.id), createDeliverProcessor(deps, channel), {
-        ...baseWorkerOptions(deps),
-        concurrency: deps.config.delivery.concurrency,
-      }),
+      new Worker<DeliverJobData>(
+        deliverQueueName(channel.id),
+        pausingWhileStoreUnavailable(createDeliverProcessor(deps, channel, options), deps.queues.deliver(channel.id)),
+        {
+          ...baseWorkerOptions(deps),
+          concurrency: deps.config.delivery.concurrency,
+          // BullMQ honours queue.rateLimit() (failure.ts, a provider's 429) only on a queue whose
+          // workers have a limiter: without one a rate-limited batch is taken again at once.
+          // This limiter never limits by count.
+          limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1_000 },
+        },
+      ),
   );
 }

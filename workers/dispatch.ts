@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { type Channel, ChannelError } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import type { NoticeView } from '../src/domain/notice.ts';
@@ -6,6 +6,7 @@ import { toNoticeView } from '../src/domain/notice-view.ts';
 import { severityToPriority } from '../src/domain/severity.ts';
 import { DISPATCH_QUEUE, type DispatchJobData } from '../src/queue/names.ts';
 import type { DispatchState } from '../src/store/notices.ts';
+import { pausingWhileStoreUnavailable } from './failure.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
 /** Contacts read per page: bounded memory whatever the size of the city. */
@@ -18,10 +19,15 @@ const PAGE_TARGET = 1_000;
  * resumes where it stopped; rows and job ids are deterministic, so redoing a page adds
  * nothing twice.
  */
-export function createDispatchProcessor(deps: Deps) {
-  const { store, queues, channels, logger } = deps;
+export interface DispatchOptions {
+  /** Aborted when the process stops: the dispatch hands its job back after the page it is on. */
+  stopping?: AbortSignal;
+}
 
-  return async function dispatch(job: Job<DispatchJobData>): Promise<{ rows: number }> {
+export function createDispatchProcessor(deps: Deps, options: DispatchOptions = {}) {
+  const { store, queues, channels, logger, metrics } = deps;
+
+  return async function dispatch(job: Job<DispatchJobData>, token?: string): Promise<{ rows: number }> {
     const { noticeId, revision: revisionNo } = job.data;
     const notice = await store.notices.get(noticeId);
     const revision = await store.notices.getRevision(noticeId, revisionNo);
@@ -97,12 +103,22 @@ export function createDispatchProcessor(deps: Deps) {
           undefined,
           refused,
         );
+        if (refused) metrics.deliveries.inc({ channel: channelId, status: 'failed' }, 1);
         if (!refused)
           await queues.enqueueDeliver(channelId, [0], { noticeId, revision: revisionNo }, { priority, round });
         rows += 1;
       } else {
         const pageSize = channel.maxBatch * Math.max(1, Math.floor(PAGE_TARGET / channel.maxBatch));
         for (;;) {
+          if (options.stopping?.aborted && token) {
+            // Every page so far is saved: the next worker resumes here, and no attempt is used.
+            log.info(
+              { channel: channelId, rows, after: progress.after },
+              'stopping: dispatch handed back to the queue',
+            );
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
           const contactIds = await store.subscribers.audiencePage(criteria, progress.after, pageSize);
           if (contactIds.length === 0) break;
           const batchOf = (i: number) => progress.nextBatch + Math.floor(i / channel.maxBatch);
@@ -118,6 +134,7 @@ export function createDispatchProcessor(deps: Deps) {
             undefined,
             refused,
           );
+          if (refused) metrics.deliveries.inc({ channel: channelId, status: 'failed' }, contactIds.length);
           const batchCount = Math.ceil(contactIds.length / channel.maxBatch);
           const batches = Array.from({ length: batchCount }, (_, i) => progress.nextBatch + i);
           if (!refused)
@@ -143,10 +160,14 @@ export function createDispatchProcessor(deps: Deps) {
   };
 }
 
-export function createDispatchWorker(deps: Deps): Worker<DispatchJobData> {
-  return new Worker<DispatchJobData>(DISPATCH_QUEUE, createDispatchProcessor(deps), {
-    ...baseWorkerOptions(deps),
-    // Two dispatches at once, so an emergency is not held behind a large routine fan-out.
-    concurrency: 2,
-  });
+export function createDispatchWorker(deps: Deps, options: DispatchOptions = {}): Worker<DispatchJobData> {
+  return new Worker<DispatchJobData>(
+    DISPATCH_QUEUE,
+    pausingWhileStoreUnavailable(createDispatchProcessor(deps, options), deps.queues.dispatch),
+    {
+      ...baseWorkerOptions(deps),
+      // Two dispatches at once, so an emergency is not held behind a large routine fan-out.
+      concurrency: 2,
+    },
+  );
 }

@@ -1,16 +1,28 @@
 import type { Worker } from 'bullmq';
 import type { Deps } from '../src/deps.ts';
+import { startLostJobSweeper } from '../src/queue/lost-job-sweeper.ts';
 import { createDeliverWorkers } from './deliver.ts';
 import { createDispatchWorker } from './dispatch.ts';
 
 export interface RunningWorkers {
   workers: Worker[];
-  /** Stops taking jobs and waits for the ones in flight to finish. */
+  /**
+   * Stops taking jobs and waits for the ones in flight: every delivery batch held finishes
+   * and its outcomes are in the store; a dispatch saves its progress at the end of the
+   * page it is on and goes back to the queue for the next worker (a large audience would
+   * otherwise hold a deploy up for as long as its whole fan-out takes to write); a batch
+   * BullMQ hands over while closing goes back unsent.
+   */
   close(): Promise<void>;
 }
 
 export function startWorkers(deps: Deps): RunningWorkers {
-  const workers: Worker[] = [createDispatchWorker(deps), ...createDeliverWorkers(deps)];
+  const stopping = new AbortController();
+  const workers: Worker[] = [
+    createDispatchWorker(deps, { stopping: stopping.signal }),
+    ...createDeliverWorkers(deps, { stopping: stopping.signal }),
+  ];
+  const sweeper = startLostJobSweeper(deps);
   for (const worker of workers) {
     const log = deps.logger.child({ queue: worker.name });
     // Logged here once; the delivery rows hold each recipient's outcome.
@@ -18,11 +30,30 @@ export function startWorkers(deps: Deps): RunningWorkers {
       if (job) log.info({ job: job.id, attemptsMade: job.attemptsMade, reason: err.message }, 'job attempt failed');
     });
     worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'));
+    // A lock that expired while its worker still ran (a stalled event loop) lets a second run
+    // of the same job start: worth a warning, as it is the one way a live worker sends twice.
+    worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'job stalled: its lock expired, so it is taken up again'));
+    // Once the lock is lost another run may already hold the batch: stop sending (the abort
+    // leaves the rest queued for it), so the two overlap only by the sends in flight.
+    worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) {
+        log.warn({ job: jobId }, 'job lock lost: stopping its sends');
+        worker.cancelJob(jobId, 'job lock lost');
+      }
+    });
   }
+  let closing: Promise<void> | undefined;
   return {
     workers,
-    async close() {
-      await Promise.all(workers.map((w) => w.close()));
+    close() {
+      closing ??= (async () => {
+        stopping.abort();
+        deps.logger.info('workers stopping: no new jobs; finishing the jobs held');
+        await sweeper.stop();
+        await Promise.all(workers.map((w) => w.close()));
+        deps.logger.info('workers stopped: every job held is finished or back in its queue');
+      })();
+      return closing;
     },
   };
 }

@@ -76,9 +76,11 @@ export function createOutcomeWriter(deliveries: DeliveryRepo, subscribers: Subsc
         promise.catch(() => undefined);
         next = { promise, resolve, reject };
       }
+      // Taken before pump(), which hands `next` to the write it starts and clears it.
+      const written = next.promise;
       if (buffer.length >= RECORD_EVERY.results) pump();
       else timer ??= setTimeout(pump, RECORD_EVERY.ms);
-      return next.promise;
+      return written;
     },
     /** Writes what waits now instead of after the interval. */
     writeNow: pump,
@@ -86,7 +88,7 @@ export function createOutcomeWriter(deliveries: DeliveryRepo, subscribers: Subsc
 }
 
 /** One batch's outcomes: counted once each, and written through the shared writer. */
-export function createBatchOutcomes(writer: OutcomeWriter) {
+export function createBatchOutcomes(writer: OutcomeWriter, onWriteError?: (err: unknown) => void) {
   const totals = { sent: 0, failed: 0, retry: 0 };
   const retries: Extract<RecipientResult, { status: 'retry' }>[] = [];
   // A channel reports through onResult and returns the same results: record each once.
@@ -99,7 +101,9 @@ export function createBatchOutcomes(writer: OutcomeWriter) {
       seen.add(result.deliveryId);
       totals[result.status]++;
       if (result.status === 'retry') retries.push(result);
-      writes.add(writer.add(result));
+      const write = writer.add(result);
+      if (onWriteError) write.catch(onWriteError);
+      writes.add(write);
     },
     /** Waits until every outcome of this batch is in the store; rethrows a store error. */
     async flush(): Promise<void> {

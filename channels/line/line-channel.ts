@@ -229,14 +229,41 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
       const locales = [...new Set(valid.map((r) => r.locale))].sort().join(',');
       const requestIds: string[] = [];
       for (let i = 0, part = 0; i < valid.length; i += LINE_LIMITS.recipientsPerMulticast, part++) {
-        const chunk = valid.slice(i, i + LINE_LIMITS.recipientsPerMulticast);
-        const request: messagingApi.MulticastRequest = { to: chunk.map((r) => r.address), messages: message.messages };
-        const what = `the multicast to ${chunk.length} recipient${chunk.length === 1 ? '' : 's'}`;
-        const answer = await call('POST', '/v2/bot/message/multicast', what, {
-          body: request,
-          retryKey: lineRetryKey(ctx.deliveryKey, `multicast:${locales}:${part}`),
-          signal: ctx.signal,
-        });
+        let chunk = valid.slice(i, i + LINE_LIMITS.recipientsPerMulticast);
+        const retryKey = lineRetryKey(ctx.deliveryKey, `multicast:${locales}:${part}`);
+        let answer: LineAnswer;
+        let what: string;
+        for (;;) {
+          const request: messagingApi.MulticastRequest = {
+            to: chunk.map((r) => r.address),
+            messages: message.messages,
+          };
+          what = `the multicast to ${chunk.length} recipient${chunk.length === 1 ? '' : 's'}`;
+          answer = await call('POST', '/v2/bot/message/multicast', what, {
+            body: request,
+            retryKey,
+            signal: ctx.signal,
+          });
+          // LINE refuses the whole multicast over one user id it will not take, naming it as
+          // to[i]: that one fails alone and the rest go again at once (LINE took nothing, so
+          // the retry key is still unused).
+          const refused = answer.status === 400 ? refusedRecipient(answer.body) : undefined;
+          const culprit = refused === undefined ? undefined : chunk[refused];
+          if (!culprit) break;
+          report(
+            results,
+            {
+              deliveryId: culprit.deliveryId,
+              status: 'failed',
+              reason: `LINE refused this user id (400: ${lineMessage(answer.body)}); the contact is switched off`,
+              deactivate: true,
+            },
+            ctx,
+          );
+          chunk = chunk.filter((r) => r !== culprit);
+          if (chunk.length === 0) break;
+        }
+        if (chunk.length === 0) continue;
         const providerId = accepted(answer, what);
         requestIds.push(providerId);
         if (answer.status === 409) {
@@ -264,6 +291,17 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
       if (answer.status !== 200) throw failure(answer, 'the start-up check');
     },
   };
+}
+
+/** The index of the recipient a 400 names ("The property, 'to[3]', in the request body is invalid"), if it names one. */
+function refusedRecipient(body: unknown): number | undefined {
+  const b = body as messagingApi.ErrorResponse | undefined;
+  const texts = [b?.message, ...(b?.details ?? []).flatMap((d) => [d.property, d.message])];
+  for (const text of texts) {
+    const m = typeof text === 'string' ? /\bto\[(\d+)\]/.exec(text) : null;
+    if (m) return Number(m[1]);
+  }
+  return undefined;
 }
 
 /** LINE's own words from an error body: its message and each detail, with user ids taken out. */

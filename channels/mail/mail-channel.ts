@@ -22,6 +22,18 @@ export interface MailOptions {
   /** Address for the mailto: half of List-Unsubscribe, for mail clients without one-click. */
   unsubscribeMailto?: string;
   templatesDir?: string;
+  /**
+   * How long the SMTP client waits, in ms: to connect (default 10 s), for the greeting
+   * (10 s), and for any answer on an open connection (60 s). A server that stops
+   * answering costs at most this per attempt, and the attempt is retried.
+   */
+  timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number };
+  /**
+   * How long every mail batch waits when the relay answers each message of a send 421
+   * "try again later" (its own throttle or a restart); default 60 s. SMTP has no
+   * Retry-After, so this stands in for it. The wait uses none of the deliveries' attempts.
+   */
+  throttleWaitMs?: number;
 }
 
 export interface MailDeps {
@@ -47,6 +59,9 @@ const CONNECTION_CODES = new Set([
 const AUTH_CODES = new Set(['EAUTH', 'ENOAUTH']);
 /** Our code for a failed outbox write; the file system's code stays in originalCode. */
 const OUTBOX_CODE = 'EOUTBOX';
+/** Our code for a relay's 421: it is closing the connection and asks to be tried later. */
+const TRY_LATER_CODE = 'ETRYLATER';
+const DEFAULT_THROTTLE_WAIT_MS = 60_000;
 
 /**
  * Enhanced status codes (RFC 3463) that say the mailbox itself is gone or malformed:
@@ -82,7 +97,10 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
     throw new ChannelError('mail', 'permanent', `the From address (MAIL_FROM) has no usable address: ${options.from}`);
   }
   const mailto = options.unsubscribeMailto?.replace(/^mailto:/i, '');
-  const sender = options.smtpUrl ? smtpSender(options.smtpUrl, concurrency) : outboxSender(options.outboxDir);
+  const sender = options.smtpUrl
+    ? smtpSender(options.smtpUrl, concurrency, options.timeouts ?? {})
+    : outboxSender(options.outboxDir);
+  const throttleWaitMs = Math.max(1, options.throttleWaitMs ?? DEFAULT_THROTTLE_WAIT_MS);
 
   async function sendOne(message: RenderedMail, recipient: Recipient, ctx: SendContext): Promise<Outcome> {
     const { deliveryId } = recipient;
@@ -135,16 +153,22 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
       const started = Date.now();
       const outcomes: Array<Outcome | undefined> = new Array(to.length);
       let next = 0;
+      // Set once the server cannot be reached or stops answering: every further recipient
+      // would wait out the same timeout, so the rest of the batch is left for the retry.
+      let serverDown = false;
       // One message per recipient (each has its own unsubscribe link), at most one in
       // flight per pooled connection, so an abort stops new messages promptly instead of
       // leaving a long queue inside nodemailer.
       const runner = async () => {
-        while (!ctx.signal.aborted) {
+        while (!ctx.signal.aborted && !serverDown) {
           const i = next++;
           const recipient = to[i];
           if (!recipient) return;
           const outcome = await sendOne(message, recipient, ctx);
           outcomes[i] = outcome;
+          if (outcome.serverLevel && outcome.code !== undefined && CONNECTION_CODES.has(outcome.code)) {
+            serverDown = true;
+          }
           if (outcome.result.status !== 'sent') {
             logger.debug(
               {
@@ -161,25 +185,21 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, to.length) }, runner));
 
+      const notTried = serverDown
+        ? 'not sent: the SMTP server stopped answering earlier in this batch'
+        : 'not sent: the send was aborted before this recipient';
       const results = to.map(
         (r, i): RecipientResult =>
-          outcomes[i]?.result ?? {
-            deliveryId: r.deliveryId,
-            status: 'retry',
-            reason: 'not sent: the send was aborted before this recipient',
-          },
+          outcomes[i]?.result ?? { deliveryId: r.deliveryId, status: 'retry', reason: notTried },
       );
       logBatch('mail', ctx, results, started, logger);
 
       const attempted = outcomes.filter((o): o is Outcome => o !== undefined);
-      if (attempted.length > 0 && attempted.length === to.length && attempted.every((o) => o.serverLevel)) {
+      if (attempted.length > 0 && attempted.every((o) => o.serverLevel)) {
         const what = to.length === 1 ? 'the delivery' : `any of ${to.length} deliveries`;
-        throw unreachable(
-          sender.target,
-          attempted.map((o) => o.code),
-          Boolean(options.smtpUrl),
-          what,
-        );
+        const codes = attempted.map((o) => o.code);
+        if (codes.every((c) => c === TRY_LATER_CODE)) throw tryLater(sender.target, what, throttleWaitMs);
+        throw unreachable(sender.target, codes, Boolean(options.smtpUrl), what);
       }
       return results;
     },
@@ -199,7 +219,7 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
   };
 }
 
-function smtpSender(smtpUrl: string, connections: number): Sender {
+function smtpSender(smtpUrl: string, connections: number, timeouts: NonNullable<MailOptions['timeouts']>): Sender {
   let url: URL;
   try {
     url = new URL(smtpUrl);
@@ -228,9 +248,9 @@ function smtpSender(smtpUrl: string, connections: number): Sender {
     maxMessages: Number.POSITIVE_INFINITY,
     // nodemailer waits up to 2 min to connect by default; a worker should give up sooner
     // and let the queue's backoff retry.
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 60_000,
+    connectionTimeout: timeouts.connectionMs ?? 10_000,
+    greetingTimeout: timeouts.greetingMs ?? 10_000,
+    socketTimeout: timeouts.socketMs ?? 60_000,
     // Its logger would print addresses; we log outcomes ourselves.
     logger: false,
     disableFileAccess: true,
@@ -308,7 +328,13 @@ function outboxSender(outboxDir: string | undefined): Sender {
 function classify(err: NodemailerError, deliveryId: number, address: string): Outcome {
   const code = codeOf(err);
   const smtpCode = typeof err.responseCode === 'number' ? err.responseCode : undefined;
-  if (smtpCode !== undefined && err.command === 'MAIL FROM') {
+  if (smtpCode === 421) {
+    // RFC 5321 §4.2: the server is closing the connection, for every message alike
+    // (a throttle, a restart), whichever command it answered; not the sender's fault.
+    const reason = `SMTP ${redact(err.response ?? '421', address)}${err.command ? ` (at ${err.command})` : ''}`;
+    return { result: { deliveryId, status: 'retry', reason }, serverLevel: true, code: TRY_LATER_CODE };
+  }
+  if (smtpCode !== undefined && smtpCode >= 500 && err.command === 'MAIL FROM') {
     // The sender refused: wrong for every recipient alike, so it is the channel's problem.
     const reason = `SMTP ${redact(err.response ?? String(smtpCode), address)} (at MAIL FROM)`;
     return { result: { deliveryId, status: 'retry', reason }, serverLevel: true, code: 'EMAILFROM' };
@@ -320,8 +346,7 @@ function classify(err: NodemailerError, deliveryId: number, address: string): Ou
       return { result: { deliveryId, status: 'retry', reason }, serverLevel: true, code: 'EAUTH' };
     }
     if (smtpCode >= 400 && smtpCode < 500) {
-      // 421: the server is closing the channel, a server-wide state like a refused connection.
-      return { result: { deliveryId, status: 'retry', reason }, serverLevel: smtpCode === 421, code };
+      return { result: { deliveryId, status: 'retry', reason }, serverLevel: false, code };
     }
     if (smtpCode >= 500) {
       const text = err.response ?? '';
@@ -375,6 +400,21 @@ function unreachable(
     message = `cannot make ${what} to SMTP server ${target} (${codes}): check that the server is running and reachable, and the host, port and smtp:// or smtps:// in SMTP_URL`;
   }
   return new ChannelError('mail', 'retryable', message, { cause });
+}
+
+/**
+ * Every message of a send was answered 421: the relay wants us back later. A rate limit,
+ * not a failure: the mail queue pauses (workers/failure.ts) without using an attempt.
+ */
+function tryLater(target: string, what: string, waitMs: number) {
+  const seconds = Math.ceil(waitMs / 1000);
+  return new ChannelError(
+    'mail',
+    'rate-limited',
+    `SMTP サーバー ${target} が 421（後で再試行）と答えたため、メールの配信を ${seconds} 秒待って再開します。続く場合は中継サーバーの送信上限を確認してください / ` +
+      `SMTP server ${target} answered 421 (try again later) to ${what}: mail waits ${seconds} s and resumes; if this lasts, check the relay's sending limits`,
+    { retryAfterMs: waitMs },
+  );
 }
 
 function codeOf(err: NodemailerError): string | undefined {

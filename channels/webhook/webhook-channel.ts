@@ -35,7 +35,7 @@ const REASON_BYTES = 300;
 /**
  * What each answer means (Standard Webhooks and the issue):
  *   2xx                → sent
- *   408, 429, 5xx      → retry (429/503 Retry-After is honoured as the earliest next try)
+ *   408, 429, 5xx      → retry (429/503 Retry-After is honoured as the earliest next try; a 429 is marked rateLimited)
  *   3xx                → failed: redirects are never followed, the endpoint URL must be the final one
  *   410                → failed and the endpoint switched off: the receiver says it is gone for good
  *   other 4xx          → failed (401/403: the receiver refused the signature or us)
@@ -108,7 +108,18 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
     }
     const said = await shortText(response);
     const answer = `HTTP ${status} from ${host}${said ? `: ${said}` : ''}`;
-    if (status === 408 || status === 429 || status >= 500) {
+    if (status === 429) {
+      const after = retryAfterMs(response.headers.get('retry-after'), now());
+      // The receiver asked to slow down: waiting for it should not use up the delivery's attempts.
+      return {
+        deliveryId,
+        status: 'retry',
+        reason: answer,
+        rateLimited: true,
+        ...(after !== undefined ? { retryAfterMs: after } : {}),
+      };
+    }
+    if (status === 408 || status >= 500) {
       return retry(answer, retryAfterMs(response.headers.get('retry-after'), now()));
     }
     if (status === 401 || status === 403) {

@@ -54,7 +54,7 @@ const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
  *   2xx (201 Created, 202 Accepted)      → sent
  *   404, 410                             → failed, contact switched off: the subscription expired or was removed
  *   413                                  → failed: the payload is too big, a bug in rendering (it is kept under 4 KB)
- *   429, 5xx                             → retry (Retry-After honoured as the earliest next try)
+ *   429, 5xx                             → retry (Retry-After honoured as the earliest next try; a 429 is marked rateLimited)
  *   400                                  → failed: the request was malformed (the reason says what the service said)
  *   401, 403                             → failed: VAPID refused (wrong key for this subscription, bad JWT or subject)
  *   other 4xx                            → failed with the status
@@ -248,7 +248,18 @@ function fromStatus(
       `${answer} (payload too large: Hibiki keeps it under ${PUSH_LIMITS.encryptedBytes} bytes, so this is a bug in the push rendering; please report it)`,
     );
   }
-  if (status === 429 || status >= 500) return retry(answer, retryAfterMs(headerOf(err.headers, 'retry-after'), at));
+  if (status === 429) {
+    const after = retryAfterMs(headerOf(err.headers, 'retry-after'), at);
+    // The push service asked to slow down: waiting for it should not use up the delivery's attempts.
+    return {
+      deliveryId: recipient.deliveryId,
+      status: 'retry',
+      reason: answer,
+      rateLimited: true,
+      ...(after !== undefined ? { retryAfterMs: after } : {}),
+    };
+  }
+  if (status >= 500) return retry(answer, retryAfterMs(headerOf(err.headers, 'retry-after'), at));
   if (status === 401 || status === 403) {
     return failed(
       `${answer} (VAPID refused: the subscription was made with another VAPID key, or the key or subject is not accepted; check VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT)`,

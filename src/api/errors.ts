@@ -3,6 +3,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../logger.ts';
+import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/store-errors.ts';
 
 /**
  * Every error body is `{ error: { code, message, message_en, fields?, fields_en?, requestId? } }`:
@@ -135,12 +136,68 @@ export function unsupportedMediaType(...expected: string[]): ApiError {
   });
 }
 
-/** app.onError: known errors as they are; anything else is a 500 that names only the request id. */
+/** The store cannot be reached or locked just now: try again shortly (a 503, never a 500). */
+export function storeUnavailable(): ApiError {
+  return new ApiError(
+    503,
+    'store_unavailable',
+    {
+      ja: `データベースに一時的に接続できません。${STORE_RETRY_AFTER_SECONDS} 秒ほどおいてもう一度お試しください`,
+      en: `The database is temporarily unavailable; try again in about ${STORE_RETRY_AFTER_SECONDS} seconds`,
+    },
+    { headers: { 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) } },
+  );
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** A browser asking for a page (the public notice pages) gets a page, not the API's JSON. */
+function wantsPage(c: Context): boolean {
+  if (c.req.path.startsWith('/v1/')) return false;
+  const accept = c.req.header('accept') ?? '';
+  return accept.includes('text/html');
+}
+
+const PAGE_TITLES: Partial<Record<number, Bilingual>> = {
+  404: { ja: 'ページが見つかりません', en: 'Page not found' },
+  413: { ja: '送信内容が大きすぎます', en: 'Too much to send' },
+  503: { ja: 'ただいま表示できません', en: 'Temporarily unavailable' },
+};
+const DEFAULT_PAGE_TITLE: Bilingual = { ja: '処理できませんでした', en: 'The request could not be handled' };
+
+/** A page of its own (the public layout may itself need the store) for an error to a browser. */
+function errorPage(c: Context, err: ApiError): Response {
+  for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
+  c.header('Cache-Control', 'no-store');
+  const title = PAGE_TITLES[err.status] ?? DEFAULT_PAGE_TITLE;
+  return c.html(
+    `<!doctype html><html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title.ja} / ${title.en}</title><style>body{font-family:system-ui,sans-serif;line-height:1.7;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}</style></head><body><main><h1>${title.ja} <span lang="en">${title.en}</span></h1><p>${escapeHtml(err.message)}</p><p lang="en">${escapeHtml(err.messageEn)}</p></main></body></html>`,
+    err.status,
+  );
+}
+
+/** The API's JSON error, or for a browser asking for a page outside /v1, a page saying the same. */
+export function errorResponseFor(c: Context, err: ApiError): Response {
+  return wantsPage(c) ? errorPage(c, err) : errorResponse(c, err);
+}
+
+/**
+ * app.onError: known errors as they are; the store being unreachable is a 503 with
+ * Retry-After; anything else is a 500 that names only the request id.
+ */
 export function createErrorHandler(logger: Logger): ErrorHandler {
   return (err, c) => {
-    if (err instanceof ApiError) return errorResponse(c, err);
-    if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
+    if (err instanceof ApiError) return errorResponseFor(c, err);
+    if (err instanceof HTTPException) return errorResponseFor(c, fromHttpException(err));
     const requestId = c.get('requestId') as string | undefined;
+    if (isStoreUnavailable(err)) {
+      // Expected during a database restart or failover: one line, no stack.
+      logger.warn(
+        { requestId, method: c.req.method, path: c.req.path, err: { message: err.message } },
+        'store unavailable',
+      );
+      return errorResponseFor(c, storeUnavailable());
+    }
     // Name, message and stack only: never the request, whose headers and body may hold secrets or addresses.
     logger.error(
       {
@@ -165,7 +222,7 @@ export function createErrorHandler(logger: Logger): ErrorHandler {
 }
 
 export const notFound: NotFoundHandler = (c) =>
-  errorResponse(
+  errorResponseFor(
     c,
     new ApiError(404, 'not_found', {
       ja: `${c.req.method} ${c.req.path} というページや API はありません`,
@@ -198,7 +255,8 @@ function localeText(locale: typeof jaLocale, issue: z.core.$ZodIssue, input: unk
  * schema's custom message is used for both. Unknown keys are reported on the key itself.
  */
 export function zodFieldErrors(error: z.ZodError, data: unknown): FieldErrors {
-  const fields: FieldErrors = {};
+  // No prototype: a field named "constructor" or "__proto__" is a field like any other.
+  const fields: FieldErrors = Object.create(null);
   const add = (field: string, reason: Bilingual) => {
     const list = fields[field] ?? [];
     list.push(reason);
@@ -222,9 +280,12 @@ export function zodFieldErrors(error: z.ZodError, data: unknown): FieldErrors {
   return fields;
 }
 
+/** A field's name in a message; a key sent as "" is a field too, quoted so the message does not end in nothing. */
+const shownName = (name: string): string => (name === '' ? '""' : name);
+
 export function validationError(error: z.ZodError, data: unknown): ApiError {
   const fields = zodFieldErrors(error, data);
-  const names = Object.keys(fields);
+  const names = Object.keys(fields).map(shownName);
   const onlyUnknown = error.issues.every((i) => i.code === 'unrecognized_keys');
   return new ApiError(
     400,
@@ -236,12 +297,48 @@ export function validationError(error: z.ZodError, data: unknown): ApiError {
   );
 }
 
-/** OpenAPIHono's defaultHook: a failed zod check becomes our 400. */
+// ---- U+0000 -------------------------------------------------------------------------------
+
+/** PostgreSQL cannot store U+0000 in text (SQLite can), and nobody types one: it is refused like any bad value. */
+export const NUL_REASON: Bilingual = {
+  ja: 'NUL 文字（U+0000, %00）は使えません',
+  en: 'must not contain a NUL character (U+0000, %00)',
+};
+
+/** The 400 for a field holding U+0000, saying why in the message too (the console shows only the message). */
+export function nulFieldError(field: string): ApiError {
+  return new ApiError(
+    400,
+    'validation_failed',
+    {
+      ja: `入力内容に誤りがあります: ${shownName(field)}（${NUL_REASON.ja}）`,
+      en: `Invalid input: ${shownName(field)} (${NUL_REASON.en})`,
+    },
+    { fields: { [field]: [NUL_REASON] } },
+  );
+}
+
+/** Where in a parsed input a string (or a key) holds U+0000: the path to it, or undefined. */
+export function nulPath(value: unknown, path: string[] = []): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, v] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...path, key];
+    const found = nulPath(v, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** OpenAPIHono's defaultHook: a failed zod check becomes our 400, and so does valid input holding U+0000. */
 export const validationHook = (
   result: { success: true; data: unknown } | { success: false; error: z.ZodError; data?: unknown },
   c: Context,
 ): Response | undefined => {
-  if (result.success) return undefined;
+  if (result.success) {
+    const at = nulPath(result.data);
+    return at ? errorResponse(c, nulFieldError(at[0] ?? '_')) : undefined;
+  }
   // @hono/zod-validator passes the input as `data` beside the error; the Japanese reasons need it.
   return errorResponse(c, validationError(result.error, result.data));
 };

@@ -1,16 +1,20 @@
 import { messagingApi, validateSignature, type webhook } from '@line/bot-sdk';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Deps } from '../deps.ts';
 import type { Topic } from '../domain/catalogue.ts';
 import type { Locale } from '../domain/notice.ts';
 import type { LineChoices } from '../store/line-contacts.ts';
+import { publicPostLimit } from './public-post-limit.ts';
+import { createRateLimiter } from './rate-limit.ts';
 
 /** Sends a reply to a webhook event through LINE's reply endpoint. */
 export type LineReply = (replyToken: string, messages: messagingApi.Message[]) => Promise<void>;
 
-export type LineWebhookDeps = Pick<Deps, 'config' | 'logger' | 'store' | 'catalogue'> & {
+export type LineWebhookDeps = Pick<Deps, 'config' | 'logger' | 'store' | 'catalogue' | 'redis'> & {
   /** Replaces the Messaging API client's reply (the default, pointed at LINE_API_BASE_URL). */
   reply?: LineReply;
+  /** The client's address for the rate limit; default: clientAddress (the proxy-aware peer address). */
+  clientOf?: (c: Context) => string;
 };
 
 /** LINE's limits on quick replies. */
@@ -19,6 +23,8 @@ const QUICK_REPLY_LABEL = 20;
 /** A reply token is only good for a short while; a hung reply must not hold the webhook. */
 const REPLY_TIMEOUT_MS = 5_000;
 const PROFILE_TIMEOUT_MS = 2_000;
+/** A LINE user id: "U" and 32 hex digits. A signed event naming anything else is not a person we could answer. */
+const LINE_USER_ID = /^U[0-9a-f]{32}$/;
 
 type Command = 'menu' | 'status' | 'stop' | 'resume' | 'areas';
 
@@ -151,9 +157,11 @@ export function createLineWebhookRoutes(deps: LineWebhookDeps): Hono {
   }
 
   async function handle(event: webhook.Event): Promise<void> {
-    const source = event.source;
+    // Signed by LINE but still only shapes we know: a malformed event is skipped, not a 500 that LINE would redeliver.
+    const source = event?.source;
     // Subscriptions are personal: events from groups and rooms, or while another module holds the chat, are not ours.
-    if (source?.type !== 'user' || !source.userId || event.mode === 'standby') return;
+    if (source?.type !== 'user' || typeof source.userId !== 'string' || !LINE_USER_ID.test(source.userId)) return;
+    if (event.mode === 'standby') return;
     const userId = source.userId;
     switch (event.type) {
       case 'follow': {
@@ -169,19 +177,33 @@ export function createLineWebhookRoutes(deps: LineWebhookDeps): Hono {
       }
       case 'message': {
         const message = event.message;
-        if (message.type !== 'text') return command(userId, event.replyToken, 'menu');
-        const said = (message as webhook.TextMessageContent).text.normalize('NFKC').trim().toLowerCase();
+        if (message?.type !== 'text') return command(userId, event.replyToken, 'menu');
+        const text: unknown = (message as webhook.TextMessageContent).text;
+        const said = typeof text === 'string' ? text.normalize('NFKC').trim().toLowerCase() : '';
         const found = TEXT_COMMANDS.find(([, words]) => words.includes(said));
         return command(userId, event.replyToken, found ? found[0] : 'menu');
       }
-      case 'postback':
-        return postback(userId, event.replyToken, event.postback.data);
+      case 'postback': {
+        const data: unknown = event.postback?.data;
+        return postback(userId, event.replyToken, typeof data === 'string' ? data : '');
+      }
       default:
         return;
     }
   }
 
-  app.post('/webhooks/line', async (c) => {
+  // Per client and shared by every API process (LINE_WEBHOOK_LIMIT_*): counted before the
+  // signature is checked, so that a flood of forged requests costs one Redis round trip each.
+  const limit = publicPostLimit({
+    limiter: createRateLimiter(deps.redis, `${config.queuePrefix}:ratelimit:line-webhook`),
+    bucket: 'client',
+    perClient: config.lineWebhookLimits.perClient,
+    windowSeconds: config.lineWebhookLimits.windowSeconds,
+    logger,
+    ...(deps.clientOf ? { clientOf: deps.clientOf } : {}),
+  });
+
+  app.post('/webhooks/line', limit, async (c) => {
     const secret = config.line.channelSecret;
     if (!secret) {
       return c.json(
@@ -212,7 +234,7 @@ export function createLineWebhookRoutes(deps: LineWebhookDeps): Hono {
         await handle(event);
       } catch (err) {
         failed++;
-        logger.error({ event: event.type, err: { message: (err as Error).message } }, 'LINE webhook event failed');
+        logger.error({ event: event?.type, err: { message: (err as Error).message } }, 'LINE webhook event failed');
       }
     }
     // A 500 lets LINE redeliver (when redelivery is on); every handler is safe to run twice.

@@ -4,8 +4,8 @@ import type { Config } from '../config.ts';
 import type { Links } from '../domain/links.ts';
 import { markedTitle } from '../domain/marks.ts';
 import type { Revision } from '../domain/revision.ts';
-import { feedTitle, issuer, NOTICES_FEED_PATH, NOTICES_PATH } from '../web/notice-parts.tsx';
 import type { PublicNoticeQuery } from '../store/public-notices.ts';
+import { feedTitle, issuer, NOTICES_FEED_PATH, NOTICES_PATH } from '../web/notice-parts.tsx';
 import { ATOM_CONTENT_TYPE, atomBuilder, isNotModified, sha256, wholeSecond } from './feeds.ts';
 
 export interface NoticesFeedDeps {

@@ -508,7 +508,8 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
         query: z.object({
           channel: z.enum(CHANNEL_IDS).optional(),
           status: z.enum(['queued', 'sent', 'failed', 'skipped']).optional(),
-          revision: z.coerce.number().int().min(1).optional(),
+          // A revision is a 32-bit integer in the store: a larger one names no revision, and PostgreSQL would fail on it.
+          revision: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
           cursor: z.coerce
             .number()
             .int()

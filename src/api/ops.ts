@@ -1,5 +1,4 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'kysely';
 import type { Deps } from '../deps.ts';
 import { createRouter } from './router.ts';
 
@@ -49,7 +48,7 @@ export function createOpsRoutes(deps: OpsDeps, options: { readyTimeoutMs?: numbe
       method: 'get',
       path: '/readyz',
       tags: ['operations'],
-      summary: 'Redis とストアが応答する / Redis and the store answer',
+      summary: 'Redis とストアが応答し、ストアに書き込める / Redis and the store answer, and the store takes writes',
       responses: {
         200: {
           description: '準備完了 / Ready',
@@ -73,7 +72,8 @@ export function createOpsRoutes(deps: OpsDeps, options: { readyTimeoutMs?: numbe
     async (c) => {
       const [redis, store] = await Promise.all([
         check(() => deps.redis.ping(), timeoutMs),
-        check(() => sql`select 1`.execute(deps.store.db.kysely), timeoutMs),
+        // Able to write, not only to read: a SQLite write lock held elsewhere leaves reads working.
+        check(() => deps.store.db.probe(), timeoutMs),
       ]);
       const checks = { redis, store };
       const failing = Object.entries(checks).filter(([, v]) => v !== 'ok');

@@ -9,10 +9,45 @@ import {
   dispatchJobId,
 } from './names.ts';
 
+/**
+ * How long adding a dispatch job may wait for Redis. ioredis holds commands while it
+ * reconnects (so a worker rides out a Redis restart); a staff request should not hang as
+ * long: after this it is told the notice is saved but not yet queued. The held command
+ * still reaches Redis when it is back, and the lost-job sweeper queues any dispatch that
+ * never arrived (the job id is deterministic, so nothing is added twice).
+ */
+export const ENQUEUE_TIMEOUT_MS = 5_000;
+
+export class EnqueueTimeoutError extends Error {
+  override name = 'EnqueueTimeoutError';
+}
+
+async function withinTimeout<T>(what: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  // Settles later, unseen, when Redis answers after all.
+  what.catch(() => undefined);
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EnqueueTimeoutError(message)), ms);
+  });
+  try {
+    return await Promise.race([what, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface QueueSettings {
   connection: ConnectionOptions;
   prefix: string;
   attempts: number;
+  /** Default ENQUEUE_TIMEOUT_MS. */
+  enqueueTimeoutMs?: number;
+  /**
+   * Told of a queue's connection errors. Default: nothing, since the connection's owner
+   * logs them already; without a listener BullMQ would print each one raw to stderr,
+   * outside the JSON log, every time it retries while Redis is away.
+   */
+  onError?: (err: Error) => void;
 }
 
 /** The producer side of every queue, shared by the API (dispatch) and the dispatch worker (deliver). */
@@ -34,13 +69,16 @@ export function createQueues(settings: QueueSettings): Queues {
   const base = { connection: settings.connection, prefix: settings.prefix };
   // Finished jobs are dropped from Redis: the delivery rows in the store are the record.
   const keep: JobsOptions = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
+  const onError = settings.onError ?? (() => undefined);
   const dispatch = new Queue<DispatchJobData>(DISPATCH_QUEUE, base);
+  dispatch.on('error', onError);
   const deliverQueues = new Map<ChannelId, Queue<DeliverJobData>>();
 
   const deliver = (channel: ChannelId) => {
     let q = deliverQueues.get(channel);
     if (!q) {
       q = new Queue<DeliverJobData>(deliverQueueName(channel), base);
+      q.on('error', onError);
       deliverQueues.set(channel, q);
     }
     return q;
@@ -50,7 +88,7 @@ export function createQueues(settings: QueueSettings): Queues {
     dispatch,
     deliver,
     async enqueueDispatch(data, opts) {
-      await dispatch.add('dispatch', data, {
+      const added = dispatch.add('dispatch', data, {
         ...keep,
         jobId: dispatchJobId(data.noticeId, data.revision),
         priority: opts.priority,
@@ -58,6 +96,11 @@ export function createQueues(settings: QueueSettings): Queues {
         attempts: settings.attempts,
         backoff: { type: 'hibiki' },
       });
+      await withinTimeout(
+        added,
+        settings.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS,
+        `Redis did not take the dispatch job within ${settings.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS} ms`,
+      );
     },
     async enqueueDeliver(channel, batches, data, opts) {
       if (batches.length === 0) return;

@@ -240,12 +240,26 @@ export function createNoticeService(deps: ServiceDeps) {
 
   /** Topics, areas and channels must be ones this deployment knows; errors name each bad value. */
   function checkReferences(input: {
+    title?: string;
+    body?: string;
+    link?: string | null;
     topics?: string[];
     areas?: string[];
     channels?: ChannelId[];
     department?: string | null;
   }): void {
     const fields: FieldErrors = {};
+    // PostgreSQL cannot store U+0000 in text (SQLite can): name the field instead of failing the insert with a 500.
+    for (const name of ['title', 'body', 'department', 'link'] as const) {
+      if (input[name]?.includes('\u0000')) {
+        fields[name] = [
+          {
+            ja: 'NUL 文字（U+0000）は使えません。文字を入力し直してください',
+            en: 'contains a NUL character (U+0000); type the text again',
+          },
+        ];
+      }
+    }
     if ((input.department?.trim().length ?? 0) > DEPARTMENT_MAX) {
       fields.department = [
         { ja: `${DEPARTMENT_MAX}文字以内にしてください`, en: `at most ${DEPARTMENT_MAX} characters` },

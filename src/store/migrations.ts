@@ -213,7 +213,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // The console's audit view filters by action or by actor, newest first.
         await db.schema.createIndex('audit_log_action').on('audit_log').columns(['action', 'id']).execute();
         await db.schema.createIndex('audit_log_actor').on('audit_log').columns(['actor', 'id']).execute();
-        await db.schema.createIndex('notice_approvals_notice').on('notice_approvals').columns(['notice_id', 'id']).execute();
+        await db.schema
+          .createIndex('notice_approvals_notice')
+          .on('notice_approvals')
+          .columns(['notice_id', 'id'])
+          .execute();
         await db.schema
           .createTable('staff_sessions')
           .addColumn('id_hash', 'text', (c: any) => c.primaryKey())

@@ -36,6 +36,16 @@ export interface ContactRecipient {
   active: boolean;
 }
 
+/** A mail subscriber as an export lists them: what the resident gave, nothing else. */
+export interface MailListRow {
+  contactId: number;
+  email: string;
+  topics: string[];
+  /** Empty: the whole city. */
+  areas: string[];
+  locale: Locale;
+}
+
 export type SubscriberRepo = ReturnType<typeof createSubscriberRepo>;
 
 export function createSubscriberRepo(db: Db) {
@@ -231,6 +241,48 @@ export function createSubscriberRepo(db: Db) {
         .set({ active: 0, deactivated_reason: reason, updated_at: toIso(now) })
         .where('id', 'in', ids)
         .execute();
+    },
+
+    /**
+     * One page of the mail list as residents gave it (address, topics, areas, language), in
+     * contact id order, for an export that streams any number of rows with constant memory.
+     * Only active, confirmed addresses: an unsubscribed or unconfirmed one is not on the list.
+     */
+    async exportMailPage(afterContactId: number, limit: number): Promise<MailListRow[]> {
+      const contacts = await k
+        .selectFrom('contacts as c')
+        .innerJoin('subscribers as s', 's.id', 'c.subscriber_id')
+        .select(['c.id', 'c.address', 'c.subscriber_id', 's.locale'])
+        .where('c.channel', '=', 'mail')
+        .where('c.active', '=', 1)
+        .where('c.verified', '=', 1)
+        .where('c.id', '>', afterContactId)
+        .orderBy('c.id', 'asc')
+        .limit(limit)
+        .execute();
+      if (contacts.length === 0) return [];
+      const ids = [...new Set(contacts.map((c) => c.subscriber_id))];
+      const [topics, areas] = await Promise.all([
+        k
+          .selectFrom('subscriber_topics')
+          .select(['subscriber_id', 'topic'])
+          .where('subscriber_id', 'in', ids)
+          .execute(),
+        k.selectFrom('subscriber_areas').select(['subscriber_id', 'area']).where('subscriber_id', 'in', ids).execute(),
+      ]);
+      const topicsOf = new Map<number, string[]>();
+      for (const r of topics)
+        topicsOf.set(Number(r.subscriber_id), [...(topicsOf.get(Number(r.subscriber_id)) ?? []), r.topic]);
+      const areasOf = new Map<number, string[]>();
+      for (const r of areas)
+        areasOf.set(Number(r.subscriber_id), [...(areasOf.get(Number(r.subscriber_id)) ?? []), r.area]);
+      return contacts.map((c) => ({
+        contactId: Number(c.id),
+        email: c.address,
+        topics: (topicsOf.get(Number(c.subscriber_id)) ?? []).sort(),
+        areas: (areasOf.get(Number(c.subscriber_id)) ?? []).sort(),
+        locale: c.locale,
+      }));
     },
 
     async countActive(channel: ChannelId): Promise<number> {

@@ -124,6 +124,7 @@ describe('operations endpoints', () => {
         'POST /v1/notices/{id}/resubmit',
         'POST /v1/preview',
         'POST /v1/subscribers',
+        'GET /v1/subscribers/export.csv',
         'GET /v1/tokens',
         'POST /v1/tokens',
         'DELETE /v1/tokens/{id}',

@@ -253,6 +253,7 @@ describe('webpush channel: what each answer means', () => {
         status: 'retry',
         reason: expect.stringContaining('HTTP 429'),
         retryAfterMs: 30_000,
+        rateLimited: true,
       },
       { deliveryId: broken.to.deliveryId, status: 'retry', reason: expect.stringContaining('HTTP 500') },
     ]);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createStorm, type Storm } from './storm.ts';
 
 /**
  * A local LINE Messaging API that checks what LINE checks: the bearer token (401), at
@@ -34,6 +35,11 @@ export interface LineFakeRequest {
   retryKey?: string;
   /** User ids in a multicast or push. */
   recipients?: number;
+  /** The user ids themselves, to count how often one recipient was asked. */
+  to?: string[];
+  /** Date.now() when the request arrived, and when its answer went out (unset while unanswered). */
+  at: number;
+  answeredAt?: number;
 }
 
 export interface LineFakeDelivery {
@@ -69,6 +75,10 @@ export interface LineFake {
   readonly delivered: number;
   /** User ids reached at least once. */
   readonly usersReached: number;
+  /** How many accepted requests reached each user id (a fault test's "received twice" is a 2 here). */
+  receivedCounts(): Map<string, number>;
+  /** Retry keys accepted so far (a repeat of one is answered 409 and delivers nothing). */
+  readonly acceptedRetryKeys: number;
   /** Requests to an endpoint, optionally only those answered with a status. */
   count(endpoint: LineEndpoint, status?: number): number;
   /** The next `count` requests of a kind (message sending by default) fail with this status, before anything is accepted. */
@@ -82,6 +92,10 @@ export interface LineFake {
   readonly totalUsage: number;
   /** From now on only this token is accepted (the client's old one gets 401). */
   setToken(token: string): void;
+  /** LINE refuses this well-formed user id as invalid: a request naming it is answered 400 `to[i]`, nothing sent. */
+  rejectUser(userId: string): void;
+  /** Provider storm phases (5xx at random, 429 with Retry-After, no answer), switched at run time. */
+  readonly storm: Storm;
   addFriends(userIds: string[]): void;
   setProfile(userId: string, profile: { displayName: string; language?: string }): void;
   /** A reply token as a webhook event carries one: valid for one reply. */
@@ -133,6 +147,9 @@ export async function startLineFake(options: LineFakeOptions = {}): Promise<Line
   let retryKeys = new Map<string, string>();
   let faults: Array<{ status: number; failure: LineFailure }> = [];
   let stalls: Array<{ delayMs: number }> = [];
+  let rejectedUsers = new Set<string>();
+  const storm = createStorm();
+  let stormErrors = 0;
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
 
@@ -180,12 +197,14 @@ export async function startLineFake(options: LineFakeOptions = {}): Promise<Line
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const endpoint = endpointOf(method, path);
     const requestId = randomUUID();
-    const record: LineFakeRequest = { endpoint, method, path, status: 0, requestId };
+    const record: LineFakeRequest = { endpoint, method, path, status: 0, requestId, at: Date.now() };
+    if (endpoint === 'multicast' || endpoint === 'push') record.to = userIdsIn(raw);
     requests.push(record);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}, delayMs = 0) => {
       record.status = status;
       const write = () => {
         if (res.destroyed || res.writableEnded) return;
+        record.answeredAt = Date.now();
         res.writeHead(status, { 'content-type': 'application/json', 'x-line-request-id': requestId, ...headers });
         res.end(JSON.stringify(body));
       };
@@ -211,6 +230,13 @@ export async function startLineFake(options: LineFakeOptions = {}): Promise<Line
     if (typeof retryKey === 'string' && !UUID.test(retryKey)) {
       return error(400, "The value for the 'X-Line-Retry-Key' header is invalid");
     }
+
+    const verdict = storm.decide();
+    if (verdict?.kind === 'hang') return storm.hold(() => res.destroy());
+    if (verdict?.kind === 'rate-limit') {
+      return error(429, undefined, undefined, { 'retry-after': String(verdict.retryAfterSeconds) });
+    }
+    if (verdict?.kind === 'error') return error(stormErrors++ % 2 === 0 ? 500 : 503);
 
     const fault = faultFor(endpoint);
     if (fault) {
@@ -243,14 +269,14 @@ export async function startLineFake(options: LineFakeOptions = {}): Promise<Line
         details.push({ message: `Size must be between 1 and ${LIMITS.recipients}`, property: 'to' });
       } else {
         to = body.to as string[];
-        const bad = to.findIndex((id) => typeof id !== 'string' || !USER_ID.test(id));
+        const bad = to.findIndex((id) => typeof id !== 'string' || !USER_ID.test(id) || rejectedUsers.has(id));
         if (bad >= 0) {
           return error(400, `The property, 'to[${bad}]', in the request body is invalid (line: -, column: -)`);
         }
       }
       record.recipients = Array.isArray(body.to) ? body.to.length : 0;
     } else if (endpoint === 'push') {
-      if (typeof body.to !== 'string' || !USER_ID.test(body.to)) {
+      if (typeof body.to !== 'string' || !USER_ID.test(body.to) || rejectedUsers.has(body.to)) {
         return error(400, "The property, 'to', in the request body is invalid (line: -, column: -)");
       }
       to = [body.to];
@@ -322,6 +348,10 @@ export async function startLineFake(options: LineFakeOptions = {}): Promise<Line
     get usersReached() {
       return byUser.size;
     },
+    receivedCounts: () => new Map([...byUser].map(([userId, list]) => [userId, list.length])),
+    get acceptedRetryKeys() {
+      return retryKeys.size;
+    },
     count: (endpoint, status) =>
       requests.filter((r) => r.endpoint === endpoint && (status === undefined || r.status === status)).length,
     failNext(count, status, failure = {}) {
@@ -340,6 +370,10 @@ export async function startLineFake(options: LineFakeOptions = {}): Promise<Line
     setToken(t) {
       token = t;
     },
+    rejectUser(userId) {
+      rejectedUsers.add(userId);
+    },
+    storm,
     addFriends(ids) {
       for (const id of ids) friends.add(id);
     },
@@ -359,15 +393,29 @@ export async function startLineFake(options: LineFakeOptions = {}): Promise<Line
       retryKeys = new Map();
       faults = [];
       stalls = [];
+      rejectedUsers = new Set();
+      storm.set({ kind: 'calm' });
       totalUsage = 0;
     },
     async close() {
+      storm.release();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The user ids a multicast or push names, read before any check, for the request log. */
+function userIdsIn(raw: string): string[] | undefined {
+  try {
+    const to = (JSON.parse(raw) as { to?: unknown }).to;
+    if (typeof to === 'string') return [to];
+    return Array.isArray(to) ? to.filter((id): id is string => typeof id === 'string') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function sentMessages(messages: unknown): Array<{ id: string; quoteToken: string }> {

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createStorm, type Storm } from './storm.ts';
 
 /**
  * A local Web Push service (RFC 8030) that checks what a real one checks, and also plays
@@ -63,6 +64,9 @@ export interface PushRequest {
   urgency: string | undefined;
   topic: string | undefined;
   bodyBytes: number;
+  /** Date.now() when the request arrived, and when its answer went out (unset while unanswered). */
+  at: number;
+  answeredAt?: number;
 }
 
 /** An accepted message, decrypted. */
@@ -130,12 +134,16 @@ export interface PushService {
   /** on-read mode: messages that did not decrypt, with the reason; must stay empty. */
   readonly undecryptable: string[];
   messagesFor(endpoint: string): PushMessage[];
+  /** How many messages each subscription id has accepted, without decrypting any (cheap for fault tests). */
+  receivedCounts(): Map<string, number>;
   /** Answers requests for one subscription with this status (404/410/429/500…), `count` times (default: always). */
   answer(endpoint: string, status: number, options?: { count?: number; headers?: Record<string, string> }): void;
   /** Answers the next `count` requests, for any subscription, with this status. */
   failNext(count: number, status: number, headers?: Record<string, string>): void;
   /** Waits this long before answering each request (to see how many a sender keeps in flight). */
   setDelay(ms: number): void;
+  /** Provider storm phases (5xx at random, 429 with Retry-After, no answer), switched at run time. */
+  readonly storm: Storm;
   /** The most requests that were being answered at once. */
   readonly maxInFlight: number;
   /** TLS connections opened so far (a keep-alive sender opens few). */
@@ -291,6 +299,8 @@ export async function startPushService(options: PushServiceOptions = {}): Promis
   const registered = new Map<string, Registered>();
   const faults = new Map<string, Fault>();
   let anyFaults: Fault[] = [];
+  const storm = createStorm();
+  let stormErrors = 0;
   const requests: PushRequest[] = [];
   const messages: PushMessage[] = [];
   let waiters: { count: number; resolve: (m: PushMessage[]) => void }[] = [];
@@ -334,10 +344,12 @@ export async function startPushService(options: PushServiceOptions = {}): Promis
       urgency,
       topic,
       bodyBytes: body === 'too-large' ? MAX_BODY_BYTES + 1 : body.length,
+      at: Date.now(),
     };
     requests.push(record);
     const reply = (status: number, reason?: string, headers: Record<string, string> = {}) => {
       record.status = status;
+      record.answeredAt = Date.now();
       if (reason) record.refused = reason;
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(status >= 400 ? JSON.stringify({ code: status, error: reason ?? 'refused' }) : '');
@@ -346,6 +358,13 @@ export async function startPushService(options: PushServiceOptions = {}): Promis
     if (req.method !== 'POST' || !path.startsWith('/push/')) return reply(404, 'not a push endpoint');
     const sub = registered.get(id);
     if (!sub) return reply(404, 'no such subscription');
+
+    const verdict = storm.decide();
+    if (verdict?.kind === 'hang') return storm.hold(() => res.destroy());
+    if (verdict?.kind === 'rate-limit') {
+      return reply(429, 'storm: rate limited', { 'retry-after': String(verdict.retryAfterSeconds) });
+    }
+    if (verdict?.kind === 'error') return reply(stormErrors++ % 2 === 0 ? 500 : 503, 'storm: server error');
 
     const anyFault = anyFaults[0];
     if (anyFault) {
@@ -465,6 +484,11 @@ export async function startPushService(options: PushServiceOptions = {}): Promis
     },
     undecryptable,
     messagesFor: (endpoint) => read().filter((m) => m.endpoint === endpoint),
+    receivedCounts() {
+      const counts = new Map<string, number>();
+      for (const m of messages) counts.set(m.subscription, (counts.get(m.subscription) ?? 0) + 1);
+      return counts;
+    },
     answer(endpoint, status, options = {}) {
       faults.set(idOf(new URL(endpoint).pathname), {
         status,
@@ -478,6 +502,7 @@ export async function startPushService(options: PushServiceOptions = {}): Promis
     setDelay(ms) {
       delayMs = ms;
     },
+    storm,
     get maxInFlight() {
       return maxInFlight;
     },
@@ -506,8 +531,10 @@ export async function startPushService(options: PushServiceOptions = {}): Promis
       maxInFlight = 0;
       connections = 0;
       delayMs = 0;
+      storm.set({ kind: 'calm' });
     },
     async close() {
+      storm.release();
       for (const a of agents) a.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerError, type SMTPServerSession } from 'smtp-server';
+import { createStorm, type Storm } from './storm.ts';
 
 /**
  * A local SMTP server that accepts what a real relay would and records it, with faults
@@ -28,6 +29,16 @@ export interface SmtpSinkOptions {
   record?: 'parse' | 'count';
 }
 
+/** One command of a session and the code it was answered with (0: never answered, the storm hung it). */
+export interface SinkCommand {
+  command: 'CONNECT' | 'MAIL FROM' | 'RCPT TO';
+  code: number;
+  /** The recipient, for RCPT TO. */
+  address?: string;
+  /** Date.now() when it arrived. */
+  at: number;
+}
+
 export interface SmtpSinkStats {
   connections: number;
   /** DATA transactions answered with an error by failNext(). */
@@ -46,6 +57,14 @@ export interface SmtpSink {
   /** Accepted messages so far. */
   readonly count: number;
   readonly stats: SmtpSinkStats;
+  /** Connections, MAIL FROM and RCPT TO commands in arrival order, with their answers (to count how often one recipient was asked). */
+  readonly commands: SinkCommand[];
+  /**
+   * Provider storm phases, switched at run time: errors answer MAIL FROM 451 or 421 at
+   * random; rate-limit answers every MAIL FROM 421 "try again later"; hang greets no new
+   * connection and answers no MAIL FROM.
+   */
+  readonly storm: Storm;
   /** Answers RCPT TO for this address with the code and text, e.g. 550, '5.1.1 No such user', until reset(). */
   rejectRecipient(address: string, code: number, message: string): void;
   /** Accepts this address again after rejectRecipient(), keeping what was recorded (a mailbox that recovered). */
@@ -77,6 +96,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   let dataFault: { remaining: number; code: number; message: string } | null = null;
   let delayMs = 0;
   let waiters: Array<{ count: number; resolve: () => void }> = [];
+  const commands: SinkCommand[] = [];
+  const storm = createStorm();
+  let stormErrors = 0;
 
   const accepted = (envelope: SinkEnvelope, raw?: Buffer, parsed?: ParsedMail) => {
     envelopes.push(envelope);
@@ -128,12 +150,41 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     closeTimeout: 200,
     onConnect(_session, callback) {
       stats.connections++;
+      const logged: SinkCommand = { command: 'CONNECT', code: 220, at: Date.now() };
+      commands.push(logged);
+      if (storm.phase.kind === 'hang') {
+        logged.code = 0;
+        return storm.hold(() => callback(smtpError(421, '4.3.2 closing')));
+      }
+      callback();
+    },
+    onMailFrom(_address, _session, callback) {
+      const logged: SinkCommand = { command: 'MAIL FROM', code: 250, at: Date.now() };
+      commands.push(logged);
+      const verdict = storm.decide();
+      if (verdict?.kind === 'hang') {
+        logged.code = 0;
+        return storm.hold(() => callback(smtpError(421, '4.3.2 closing')));
+      }
+      if (verdict?.kind === 'rate-limit') {
+        logged.code = 421;
+        return callback(smtpError(421, '4.7.0 Too many messages, try again later'));
+      }
+      if (verdict?.kind === 'error') {
+        logged.code = stormErrors++ % 2 === 0 ? 451 : 421;
+        const text =
+          logged.code === 451 ? '4.3.0 Temporary server error, try again later' : '4.3.2 Service not available';
+        return callback(smtpError(logged.code, text));
+      }
       callback();
     },
     onRcptTo(address, _session, callback) {
+      const logged: SinkCommand = { command: 'RCPT TO', code: 250, address: address.address, at: Date.now() };
+      commands.push(logged);
       const fault = rejected.get(address.address.toLowerCase());
       if (fault) {
         stats.rejectedRecipients++;
+        logged.code = fault.code;
         return callback(smtpError(fault.code, fault.message));
       }
       callback();
@@ -141,6 +192,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     onData,
   });
 
+  // A client that dies mid-transaction resets its connection; a relay carries on with the others.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -159,6 +212,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       return envelopes.length;
     },
     stats,
+    commands,
+    storm,
     rejectRecipient(address, code, message) {
       rejected.set(address.toLowerCase(), { code, message });
     },
@@ -197,8 +252,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       rejected = new Map();
       dataFault = null;
       delayMs = 0;
+      commands.length = 0;
+      storm.set({ kind: 'calm' });
     },
     close() {
+      storm.release();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

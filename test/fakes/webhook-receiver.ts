@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { createStorm, type Storm } from './storm.ts';
 
 /**
  * A local HTTP receiver that checks what a careful webhook consumer checks: every request
@@ -25,6 +26,9 @@ export interface ReceivedRequest {
   status: number;
   /** Why it was refused, when it was (401). */
   refused?: string;
+  /** Date.now() when the request arrived, and when its answer went out (unset while unanswered). */
+  at?: number;
+  answeredAt?: number;
 }
 
 export interface ReceivedDelivery {
@@ -57,6 +61,8 @@ export interface WebhookReceiver {
   setDelay(ms: number): void;
   /** Answers the next `count` verified requests with a redirect to `location`. */
   redirect(location: string, status?: number, count?: number): void;
+  /** Provider storm phases (5xx at random, 429 with Retry-After, no answer) for verified requests, switched at run time. */
+  readonly storm: Storm;
   /** Resolves once `count` deliveries were accepted; rejects after timeoutMs saying how many came. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedDelivery[]>;
   reset(): void;
@@ -118,6 +124,8 @@ export async function startWebhookReceiver(options: { secret?: string } = {}): P
   let secret = options.secret;
   let delayMs = 0;
   let faults: Fault[] = [];
+  const storm = createStorm();
+  let stormErrors = 0;
   const requests: ReceivedRequest[] = [];
   const deliveries: ReceivedDelivery[] = [];
   const disagreements: ReceivedRequest[] = [];
@@ -146,7 +154,11 @@ export async function startWebhookReceiver(options: { secret?: string } = {}): P
         webhookId: headers['webhook-id'],
         timestamp: tsHeader && /^\d+$/.test(tsHeader) ? Number(tsHeader) : undefined,
         status: 0,
+        at: Date.now(),
       };
+      res.on('finish', () => {
+        record.answeredAt = Date.now();
+      });
       requests.push(record);
       const born = generation;
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
@@ -167,6 +179,22 @@ export async function startWebhookReceiver(options: { secret?: string } = {}): P
       if ((ours === null) !== lib.ok) disagreements.push(record);
       if (!lib.ok) return refuse(lib.reason);
       if (ours !== null) return refuse(ours);
+
+      const verdict = storm.decide();
+      if (verdict?.kind === 'hang') return storm.hold(() => res.destroy());
+      if (verdict?.kind === 'rate-limit') {
+        record.status = 429;
+        return answer(
+          res,
+          429,
+          { 'retry-after': String(verdict.retryAfterSeconds) },
+          'fake receiver: storm, slow down',
+        );
+      }
+      if (verdict?.kind === 'error') {
+        record.status = stormErrors++ % 2 === 0 ? 500 : 503;
+        return answer(res, record.status, {}, 'fake receiver: storm');
+      }
 
       const fault = faults[0];
       if (fault) {
@@ -211,6 +239,7 @@ export async function startWebhookReceiver(options: { secret?: string } = {}): P
     redirect(location, status = 302, count = 1) {
       if (count > 0) faults.push({ remaining: count, status, headers: { location } });
     },
+    storm,
     waitFor(count, timeoutMs = 15_000) {
       if (deliveries.length >= count) return Promise.resolve(deliveries.slice());
       return new Promise((resolve, reject) => {
@@ -236,8 +265,10 @@ export async function startWebhookReceiver(options: { secret?: string } = {}): P
       disagreements.length = 0;
       faults = [];
       delayMs = 0;
+      storm.set({ kind: 'calm' });
     },
     async close() {
+      storm.release();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

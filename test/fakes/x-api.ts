@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twitterText from 'twitter-text';
+import { createStorm, type Storm } from './storm.ts';
 
 /**
  * A local X API v2 that speaks what Hibiki uses (POST /2/tweets) and checks what X
@@ -42,6 +43,9 @@ export interface XFakeRequest {
   auth: 'oauth1' | 'oauth2' | 'none';
   text?: string;
   replyTo?: string | null;
+  /** Date.now() when the request arrived, and when its answer went out (unset while unanswered). */
+  at?: number;
+  answeredAt?: number;
 }
 
 export interface XFake {
@@ -61,6 +65,8 @@ export interface XFake {
   dropNext(count: number, options?: { afterAccept?: boolean }): void;
   /** Leaves the next `count` POST /2/tweets unanswered (until close()), as a hung connection does. */
   stallNext(count: number): void;
+  /** Provider storm phases (5xx at random, 429 with Retry-After, no answer), switched at run time. */
+  readonly storm: Storm;
   /** From now on every credential is refused with 401, as after the keys were regenerated. */
   revokeCredentials(): void;
   restoreCredentials(): void;
@@ -139,6 +145,8 @@ export async function startXFake(options: XFakeOptions = {}): Promise<XFake> {
   const faults: Array<{ status: number; headers: Record<string, string>; body: unknown }> = [];
   let drops: Array<{ afterAccept: boolean }> = [];
   let stalls = 0;
+  const storm = createStorm();
+  let stormErrors = 0;
   let revoked = false;
   // Snowflake-like: 19 digits, growing with each post, as X's ids are.
   let nextId = 1_866_000_000_000_000_000n;
@@ -213,13 +221,14 @@ export async function startXFake(options: XFakeOptions = {}): Promise<XFake> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const path = req.url ?? '/';
     const method = req.method ?? 'GET';
     const record = (status: number, auth: XFakeRequest['auth'], extra: Partial<XFakeRequest> = {}) =>
-      requests.push({ method, path, status, auth, ...extra });
+      requests.push({ method, path, status, auth, ...extra, at, ...(status > 0 ? { answeredAt: Date.now() } : {}) });
 
     if (method !== 'POST' || new URL(path, 'http://x').pathname !== '/2/tweets') {
       record(404, 'none');
@@ -240,6 +249,33 @@ export async function startXFake(options: XFakeOptions = {}): Promise<XFake> {
     const text = typeof payload.text === 'string' ? payload.text : undefined;
     const replyTo = typeof payload.reply?.in_reply_to_tweet_id === 'string' ? payload.reply.in_reply_to_tweet_id : null;
     const seen = { text, replyTo };
+
+    const verdict = storm.decide();
+    if (verdict?.kind === 'hang') {
+      record(0, auth, seen);
+      return storm.hold(() => res.destroy());
+    }
+    if (verdict?.kind === 'rate-limit') {
+      record(429, auth, seen);
+      // X sends its window's reset; the Retry-After is for clients that read only that.
+      const reset = Math.ceil(Date.now() / 1000 + verdict.retryAfterSeconds);
+      return answer(
+        res,
+        429,
+        { title: 'Too Many Requests', type: 'about:blank', status: 429, detail: 'Too Many Requests' },
+        {
+          'retry-after': String(verdict.retryAfterSeconds),
+          'x-rate-limit-limit': '100',
+          'x-rate-limit-remaining': '0',
+          'x-rate-limit-reset': String(reset),
+        },
+      );
+    }
+    if (verdict?.kind === 'error') {
+      const status = stormErrors++ % 2 === 0 ? 500 : 503;
+      record(status, auth, seen);
+      return answer(res, status, { title: 'Service Unavailable', type: 'about:blank', status, detail: 'storm' });
+    }
 
     const fault = faults.shift();
     if (fault) {
@@ -324,6 +360,7 @@ export async function startXFake(options: XFakeOptions = {}): Promise<XFake> {
     stallNext(count) {
       stalls += count;
     },
+    storm,
     revokeCredentials() {
       revoked = true;
     },
@@ -354,8 +391,10 @@ export async function startXFake(options: XFakeOptions = {}): Promise<XFake> {
       drops = [];
       stalls = 0;
       revoked = false;
+      storm.set({ kind: 'calm' });
     },
     close() {
+      storm.release();
       server.closeAllConnections();
       return new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },

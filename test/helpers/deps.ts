@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.ts';
 import { createLogger } from '../../src/logger.ts';
+import { recordSecrets, TEST_LOG_LEVEL, testLogDestination } from '../log-scan/log-dir.ts';
 import { createTestDb, type StoreKind } from './db.ts';
 import { cleanupPrefix, REDIS_URL, uniquePrefix } from './redis.ts';
 
@@ -45,9 +46,12 @@ export async function createTestDeps(options: TestDepsOptions = {}): Promise<Tes
     ...options.env,
   };
   if (testDb.schema) env.DATABASE_SCHEMA = testDb.schema;
+  recordSecrets(env);
   const config: Config = loadConfig(env);
   const deps = await createDeps(config, {
-    logger: createLogger(config.logLevel),
+    // Every line goes to test-artifacts/logs/, for the scan that runs after the suite
+    // (test/log-scan): LOG_LEVEL above stays what a child `hibiki` gets, not this logger's level.
+    logger: createLogger(TEST_LOG_LEVEL, testLogDestination()),
     ...options.overrides,
   });
   return {

@@ -2,12 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { clientAddress } from '../../api/client-address.ts';
-import { ApiError } from '../../api/errors.ts';
+import { ApiError, storeUnavailable } from '../../api/errors.ts';
 import { createRateLimiter } from '../../api/rate-limit.ts';
 import type { Deps } from '../../deps.ts';
 import { createNoticeService, type NoticeService } from '../../services/notices.ts';
 import type { StaffRole } from '../../store/schema.ts';
 import type { SessionLifetime } from '../../store/staff-sessions.ts';
+import { isStoreUnavailable } from '../../store/store-errors.ts';
 import { CONSOLE_SCRIPTS } from './console-assets.ts';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import {
@@ -17,6 +18,7 @@ import {
   clearSessionCookie,
   formField,
   loadSession,
+  readPostedForm,
   type SessionOptions,
   sameSecret,
   sessionSecretOf,
@@ -83,6 +85,7 @@ export function createConsoleRoutes(
   const app = new Hono<ConsoleEnv>();
   app.use('/console/*', loadSession(session));
   app.use('/console', loadSession(session));
+  app.use('/console/*', readPostedForm);
 
   const refuse = async (c: Parameters<MiddlewareHandler<ConsoleEnv>>[0], refusal: ConsoleRefusal) => {
     if (refusal === 'signed_out') {
@@ -256,8 +259,11 @@ export function createConsoleRoutes(
   });
 
   // A service refusal (a bad field, a notice in the wrong state) becomes a page, not the API's JSON.
-  app.onError(async (err, c) => {
+  app.onError(async (thrown, c) => {
+    // A store outage is a wait, not a fault: the same 503 and Retry-After as the API gives.
+    const err = isStoreUnavailable(thrown) ? storeUnavailable() : thrown;
     if (err instanceof ApiError) {
+      for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
       return sendConsolePage(
         c,
         <ConsoleLayout title="操作できませんでした" session={c.get('session')} section="none">

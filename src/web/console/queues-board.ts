@@ -86,6 +86,14 @@ export const createQueuesBoard: ConsolePageModule = (ctx) => {
     },
   });
 
+  // Read-only in full, whatever bull-board checks per call: its pause-all answers 200 (doing
+  // nothing to read-only queues) and its edits validate the body before refusing.
+  app.on(['POST', 'PUT', 'PATCH', 'DELETE'], `${QUEUES_BOARD_PATH}/api/*`, (c) =>
+    c.json({ error: 'read_only', message: 'キューの画面は読み取り専用です / The queue board is read-only' }, 405, {
+      Allow: 'GET',
+    }),
+  );
+
   // The board links its overview as the path with a slash; serve it at one address.
   app.get(`${QUEUES_BOARD_PATH}/`, (c) => c.redirect(QUEUES_BOARD_PATH, 301));
   app.route(QUEUES_BOARD_PATH, serverAdapter.registerPlugin());

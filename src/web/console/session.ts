@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { type AppEnv, hasRole } from '../../api/auth.ts';
+import { ApiError, nulFieldError, nulPath } from '../../api/errors.ts';
 import type { StaffRole } from '../../store/schema.ts';
 import type { ConsoleSession, SessionLifetime, StaffSessionRepo } from '../../store/staff-sessions.ts';
 
@@ -95,13 +96,37 @@ export async function checkConsoleRequest(
   return null;
 }
 
+const isForm = (c: Context): boolean => {
+  const type = c.req.header('content-type') ?? '';
+  return type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data');
+};
+
 /** Reads one field of a urlencoded or multipart form; Hono caches the parsed body for the handler. */
 export async function formField(c: Context, name: string): Promise<string | undefined> {
-  const type = c.req.header('content-type') ?? '';
-  if (!type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('multipart/form-data')) {
-    return undefined;
-  }
+  if (!isForm(c)) return undefined;
   const body = await c.req.parseBody({ all: true });
   const value = body[name];
   return typeof value === 'string' ? value : undefined;
 }
+
+/**
+ * Parses a posted form once, before the guard and the page read it: a body that is not the
+ * form its Content-Type says (a multipart body without its boundary) is a 400 page rather
+ * than a failure in whatever reads it first, and a field holding U+0000 is refused by name.
+ */
+export const readPostedForm: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+  if (UNSAFE.has(c.req.method) && isForm(c)) {
+    let body: Record<string, unknown>;
+    try {
+      body = await c.req.parseBody({ all: true });
+    } catch {
+      throw new ApiError(400, 'invalid_form', {
+        ja: '送信されたフォームを読み取れませんでした。画面を開き直して、もう一度送信してください。',
+        en: 'The form sent could not be read. Reload the page and send it again.',
+      });
+    }
+    const at = nulPath(body);
+    if (at) throw nulFieldError(at[0] ?? '_');
+  }
+  await next();
+};
