@@ -119,11 +119,9 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-const SECRET_BEARING = new Set([
+/** Settings whose whole value is a secret (the log scan looks for these values too). */
+export const SECRET_SETTINGS = [
   'HIBIKI_SECRET',
-  'SMTP_URL',
-  'DATABASE_URL',
-  'REDIS_URL',
   'X_API_KEY',
   'X_API_SECRET',
   'X_ACCESS_TOKEN',
@@ -132,7 +130,11 @@ const SECRET_BEARING = new Set([
   'LINE_CHANNEL_ACCESS_TOKEN',
   'LINE_CHANNEL_SECRET',
   'VAPID_PRIVATE_KEY',
-]);
+] as const;
+/** Settings that are URLs, whose password (if any) is a secret. */
+export const URL_SETTINGS = ['SMTP_URL', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+const SECRET_BEARING = new Set<string>([...SECRET_SETTINGS, ...URL_SETTINGS]);
 
 /** An enabled channel must have its credentials; say which variable is missing. */
 const EnvWithChannels = Env.superRefine((env, ctx) => {

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import type { StaffRole } from '../../src/store/schema.ts';
 import { type LineFake, startLineFake } from '../fakes/line-api.ts';
@@ -19,6 +20,27 @@ export function sessionCookie(client: ConsoleClient): string {
   if (!value) throw new Error('the console client is not signed in');
   return `${name}=${value}`;
 }
+
+/** A notice that passes validation: the base of the fixture's notices and of the tests' request bodies. */
+export const SHELTER_NOTICE = {
+  title: '避難所の開設について',
+  body: '本日18時から市民体育館を避難所として開設します。',
+  severity: 'info',
+  category: '避難所情報',
+  topics: ['shelter'],
+};
+
+/** A Web Push subscription as the push page posts it (keys a browser could have made). */
+export const pushSubscription = (endpoint: string) => ({
+  endpoint,
+  keys: {
+    p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
+    auth: 'tBHItJI5svbpez7KI4CCXg',
+  },
+  topics: ['disaster'],
+  areas: [],
+  locale: 'ja',
+});
 
 export interface StaffCredential {
   tokenId: number;
@@ -54,6 +76,37 @@ export interface AbuseFixture {
   /** Token ids that requests must never revoke, or the fixture's callers lose their identity. */
   protectedTokenIds: Set<number>;
   dispose(): Promise<void>;
+}
+
+/**
+ * What a caller who is not staff holds, tried where staff credentials go: a revoked admin
+ * token with the cookie of its old console session, or a resident's manage secret as both.
+ */
+export function nonStaffCredentials(
+  f: AbuseFixture,
+  who: 'revoked' | 'resident',
+): { authorization: string; cookie: string } {
+  return who === 'revoked'
+    ? { authorization: `Bearer ${f.revoked.token}`, cookie: f.revoked.cookie }
+    : { authorization: `Bearer ${f.resident.manage}`, cookie: `__Host-hibiki_console=${f.resident.manage}` };
+}
+
+/**
+ * A describe block's own fixture (an abuse fixture, an API harness): made in beforeAll,
+ * disposed of in afterAll. Call it in the describe block; call the getter in tests.
+ */
+export function suiteFixture<T extends { dispose(): Promise<void> }>(make: () => Promise<T>): () => T {
+  let made: T | undefined;
+  beforeAll(async () => {
+    made = await make();
+  });
+  afterAll(async () => {
+    await made?.dispose();
+  });
+  return () => {
+    if (!made) throw new Error('suiteFixture: not made yet (it is there from beforeAll on)');
+    return made;
+  };
 }
 
 /** A response's text; a progress stream (which runs until its notice is final) is cancelled instead. */
@@ -115,14 +168,7 @@ async function populate(deps: TestDeps, line: LineFake): Promise<AbuseFixture> {
   const post = (path: string, role: StaffRole, body: unknown) =>
     app.request(`${ORIGIN}${path}`, { method: 'POST', headers: bearer(role), body: JSON.stringify(body) });
 
-  const notice = (overrides: Record<string, unknown>) => ({
-    title: '避難所の開設について',
-    body: '本日18時から市民体育館を避難所として開設します。',
-    severity: 'info',
-    category: '避難所情報',
-    topics: ['shelter'],
-    ...overrides,
-  });
+  const notice = (overrides: Record<string, unknown>) => ({ ...SHELTER_NOTICE, ...overrides });
   const sent = await json<{ id: string }>(await post('/v1/notices', 'approver', notice({})), 'POST /v1/notices');
   const pending = await json<{ id: string }>(
     await post(

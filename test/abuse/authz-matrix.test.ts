@@ -8,7 +8,10 @@ import {
   bodyText,
   createAbuseFixture,
   LINE_SECRET,
+  nonStaffCredentials,
   ORIGIN,
+  pushSubscription,
+  SHELTER_NOTICE,
   sessionCookie,
 } from './abuse-fixture.ts';
 import { appRouteKeys, missingFrom, openApiRouteKeys, type RouteKey } from './app-routes.ts';
@@ -73,13 +76,7 @@ const link = (opened: number): Row => ({ kind: 'link', cells: [400, 400, opened,
 
 const get = (path: string): Probe => ({ method: 'GET', path });
 const NO_SUCH = 'n0000000000nosuchnotice';
-const NOTICE = {
-  title: '避難所の開設について',
-  body: '本日18時から市民体育館を避難所として開設します。',
-  severity: 'info',
-  category: '避難所情報',
-  topics: ['shelter'],
-};
+const NOTICE = SHELTER_NOTICE;
 const NOTICE_FORM = { ...NOTICE, category: 'お知らせ', channels: ['mail', 'cap'], mode: 'actual', _action: 'preview' };
 const PUSH_ENDPOINT = 'https://fcm.googleapis.com/fcm/send/authz-matrix';
 const SIGNIN_CSRF = 'authz-matrix-login-csrf';
@@ -297,16 +294,7 @@ const PROBES: Record<RouteKey, Probe> = {
   'POST /push/subscriptions': {
     method: 'POST',
     path: '/push/subscriptions',
-    json: {
-      endpoint: PUSH_ENDPOINT,
-      keys: {
-        p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
-        auth: 'tBHItJI5svbpez7KI4CCXg',
-      },
-      topics: ['disaster'],
-      areas: [],
-      locale: 'ja',
-    },
+    json: pushSubscription(PUSH_ENDPOINT),
   },
   'POST /push/subscriptions/current': {
     method: 'POST',
@@ -574,13 +562,12 @@ function credentials(caller: Caller, unsafe: boolean, sessions: Partial<Record<C
     case 'anon':
       break;
     case 'revoked':
-      headers.set('authorization', `Bearer ${f.revoked.token}`);
-      cookies.push(f.revoked.cookie);
+    case 'resident': {
+      const held = nonStaffCredentials(f, caller);
+      headers.set('authorization', held.authorization);
+      cookies.push(held.cookie);
       break;
-    case 'resident':
-      headers.set('authorization', `Bearer ${f.resident.manage}`);
-      cookies.push(`__Host-hibiki_console=${f.resident.manage}`);
-      break;
+    }
     case 'noCsrf':
       if (session) cookies.push(session.cookie);
       break;

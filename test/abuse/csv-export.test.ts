@@ -1,8 +1,9 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { csvCell, csvCellValue } from '../../src/api/csv-cells.ts';
-import { createHarness, type Harness } from '../api/harness.ts';
+import { createHarness } from '../api/harness.ts';
 import { STORE_KINDS } from '../helpers/db.ts';
+import { suiteFixture } from './abuse-fixture.ts';
 
 /**
  * CSV injection: addresses that a spreadsheet would take for a formula (+ and - are valid
@@ -32,18 +33,12 @@ describe('CSV cells', () => {
 const QUOTED_LINE = /^"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*$/;
 
 describe.each(STORE_KINDS)('GET /v1/subscribers/export.csv (%s)', (store) => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await createHarness(store);
-  });
-  afterAll(async () => {
-    await h?.dispose();
-  });
+  const h = suiteFixture(() => createHarness(store));
 
   const exportCsv = (as: 'author' | 'approver' | 'admin' | null = 'admin') =>
-    h.request('GET', '/v1/subscribers/export.csv', { as });
+    h().request('GET', '/v1/subscribers/export.csv', { as });
   const importCsv = (csv: string) =>
-    h.request('POST', '/v1/subscribers', { body: csv, headers: { 'content-type': 'text/csv; charset=utf-8' } });
+    h().request('POST', '/v1/subscribers', { body: csv, headers: { 'content-type': 'text/csv; charset=utf-8' } });
 
   it('neutralises formula cells that came in through the import, and imports its own file back unchanged', async () => {
     const imported = await importCsv(
@@ -91,8 +86,8 @@ describe.each(STORE_KINDS)('GET /v1/subscribers/export.csv (%s)', (store) => {
     // The file imports as it is: the same three residents, updated, not three new quoted addresses.
     const again = await importCsv(text);
     expect(await again.json()).toMatchObject({ created: 0, updated: 3, errors: [] });
-    const addresses = await h.deps.store.db.kysely
-      .selectFrom('contacts')
+    const addresses = await h()
+      .deps.store.db.kysely.selectFrom('contacts')
       .select('address')
       .where('channel', '=', 'mail')
       .orderBy('address')
@@ -104,11 +99,11 @@ describe.each(STORE_KINDS)('GET /v1/subscribers/export.csv (%s)', (store) => {
     expect((await exportCsv(null)).status).toBe(401);
     expect((await exportCsv('author')).status).toBe(403);
     expect((await exportCsv('approver')).status).toBe(403);
-    const before = await h.deps.store.audit.list({ limit: 100, action: 'subscribers.export' });
+    const before = await h().deps.store.audit.list({ limit: 100, action: 'subscribers.export' });
     const res = await exportCsv('admin');
     expect(res.status).toBe(200);
     await res.text();
-    const after = await h.deps.store.audit.list({ limit: 100, action: 'subscribers.export' });
+    const after = await h().deps.store.audit.list({ limit: 100, action: 'subscribers.export' });
     expect(after).toHaveLength(before.length + 1);
     expect(after[0]).toMatchObject({ actor: 'staff-admin', action: 'subscribers.export', detail: { format: 'csv' } });
     // Counts and format only: the audit log must not become a second copy of the list.
@@ -117,18 +112,18 @@ describe.each(STORE_KINDS)('GET /v1/subscribers/export.csv (%s)', (store) => {
 
   it('streams page after page: every active, confirmed address exactly once, nobody who left', async () => {
     const emails = Array.from({ length: 2_345 }, (_, i) => `page${String(i).padStart(4, '0')}@example.jp`);
-    const res = await h.request('POST', '/v1/subscribers', {
+    const res = await h().request('POST', '/v1/subscribers', {
       json: emails.map((email) => ({ email, topics: ['disaster'] })),
     });
     expect(res.status).toBe(200);
     // One unsubscribed, and one sign-up never confirmed: neither belongs on the list.
-    const k = h.deps.store.db.kysely;
+    const k = h().deps.store.db.kysely;
     const left = await k
       .selectFrom('contacts')
       .select('id')
       .where('address', '=', 'page0007@example.jp')
       .executeTakeFirstOrThrow();
-    await h.deps.store.subscribers.deactivateContacts([Number(left.id)], 'unsubscribed');
+    await h().deps.store.subscribers.deactivateContacts([Number(left.id)], 'unsubscribed');
     await k.updateTable('contacts').set({ verified: 0 }).where('address', '=', 'page1500@example.jp').execute();
 
     const text = await (await exportCsv()).text();

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { MAX_IMPORT_BYTES } from '../../src/api/subscribers.ts';
 import { MAX_BODY_BYTES } from '../../src/app.ts';
-import { type AbuseFixture, LINE_SECRET, ORIGIN, sessionCookie } from './abuse-fixture.ts';
+import { type AbuseFixture, LINE_SECRET, nonStaffCredentials, ORIGIN, sessionCookie } from './abuse-fixture.ts';
 import type { FuzzRoute } from './fuzz-routes.ts';
 
 /**
@@ -600,13 +600,12 @@ export function buildRequest(route: FuzzRoute, f: AbuseFixture, desc: RequestDes
     case 'none':
       break;
     case 'revoked':
-      headers.set('authorization', `Bearer ${f.revoked.token}`);
-      cookies.push(f.revoked.cookie);
+    case 'resident': {
+      const held = nonStaffCredentials(f, desc.identity);
+      headers.set('authorization', held.authorization);
+      cookies.push(held.cookie);
       break;
-    case 'resident':
-      headers.set('authorization', `Bearer ${f.resident.manage}`);
-      cookies.push(`__Host-hibiki_console=${f.resident.manage}`);
-      break;
+    }
     case 'garbage':
       headers.set('authorization', 'Bearer hbk_\u00e9\u00ff not-a-token');
       cookies.push('__Host-hibiki_console=%FF%C3%28; __Host-hibiki_console=x');

@@ -1,5 +1,5 @@
 import { formToken } from '../../src/web/resident-forms.tsx';
-import type { AbuseFixture } from './abuse-fixture.ts';
+import { type AbuseFixture, pushSubscription, SHELTER_NOTICE } from './abuse-fixture.ts';
 import type { RouteKey } from './app-routes.ts';
 
 /**
@@ -27,11 +27,7 @@ export interface FuzzRoute {
 }
 
 const NOTICE = {
-  title: '避難所の開設について',
-  body: '本日18時から市民体育館を避難所として開設します。',
-  severity: 'info',
-  category: '避難所情報',
-  topics: ['shelter'],
+  ...SHELTER_NOTICE,
   areas: [],
   channels: ['mail', 'cap'],
   mode: 'exercise',
@@ -61,16 +57,7 @@ const notice = (f: AbuseFixture) => ({ id: f.notices.sent });
 const pending = (f: AbuseFixture) => ({ id: f.notices.pending });
 const webhook = (f: AbuseFixture) => ({ id: String(f.webhookId) });
 const queue = () => ({ queueName: 'dispatch', jobId: '1', queueStatus: 'failed', schedulerId: 'none' });
-const PUSH = {
-  endpoint: 'https://fcm.googleapis.com/fcm/send/abc123',
-  keys: {
-    p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
-    auth: 'tBHItJI5svbpez7KI4CCXg',
-  },
-  topics: ['disaster'],
-  areas: [],
-  locale: 'ja',
-};
+const PUSH = pushSubscription('https://fcm.googleapis.com/fcm/send/abc123');
 
 const staff = (
   method: string,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreKind } from '../helpers/db.ts';
-import { type AbuseFixture, bodyText, createAbuseFixture } from './abuse-fixture.ts';
+import { bodyText, createAbuseFixture, suiteFixture } from './abuse-fixture.ts';
 import { appRouteKeys, missingFrom, openApiRouteKeys } from './app-routes.ts';
 import { type Built, buildRequest, examplesFor, requestArb } from './fuzz-requests.ts';
 import { FUZZ_ROUTES, type FuzzRoute } from './fuzz-routes.ts';
@@ -104,15 +104,10 @@ async function expectSound(route: FuzzRoute, built: Built, res: Response) {
 }
 
 describe.each(STORES)('fuzzing every route (%s store)', (store) => {
-  let f: AbuseFixture;
-  beforeAll(async () => {
-    f = await createAbuseFixture(store);
-  });
-  afterAll(async () => {
-    await f?.dispose();
-  });
+  const fixture = suiteFixture(() => createAbuseFixture(store));
 
   it('has a fuzz entry for every route the app has and /openapi.json documents', async () => {
+    const f = fixture();
     const doc = (await (await f.app.request('/openapi.json')).json()) as Parameters<typeof openApiRouteKeys>[0];
     const table = FUZZ_ROUTES.map((r) => r.key);
     expect(missingFrom(table, [...appRouteKeys(f.app), ...openApiRouteKeys(doc)])).toEqual([]);
@@ -120,6 +115,7 @@ describe.each(STORES)('fuzzing every route (%s store)', (store) => {
   });
 
   it.each(FUZZ_ROUTES.map((r) => [r.key, r] as const))('%s', async (_key, route) => {
+    const f = fixture();
     const numRuns = RUNS_PER_WEIGHT * weightOf(route);
     await fc.assert(
       fc.asyncProperty(requestArb(route, f), async (desc) => {

@@ -7,7 +7,7 @@ import { renderLineMessages } from '../../channels/line/line-message.ts';
 import { DEFAULT_MAIL_TEMPLATES_DIR, loadMailTemplates, renderMail } from '../../channels/mail/render-mail.ts';
 import { renderPush } from '../../channels/webpush/push-payload.ts';
 import { fitPost } from '../../channels/x/fit-post.ts';
-import { aNotice, createHarness, type ErrorJson, type Harness } from '../api/harness.ts';
+import { aNotice, createHarness, type ErrorJson } from '../api/harness.ts';
 import type { SinkMessage } from '../fakes/smtp-sink.ts';
 import { postNotice, type StaffClient, staffClient } from '../helpers/api.ts';
 import { appSuite } from '../helpers/app-suite.ts';
@@ -17,6 +17,7 @@ import { STORE_KINDS } from '../helpers/db.ts';
 import { makeNoticeView } from '../helpers/notice-view.ts';
 import { EXAMPLE_CATALOGUE, linkIn } from '../helpers/resident-app.ts';
 import { waitForDeliveries } from '../helpers/seed.ts';
+import { suiteFixture } from './abuse-fixture.ts';
 
 /**
  * Markup, XML and template syntax typed by staff (title, body, department, link) or
@@ -312,19 +313,13 @@ describe('template syntax in a notice reaches every channel as text', () => {
 });
 
 describe.each(STORE_KINDS)('a NUL character in a notice (%s)', (store) => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await createHarness(store);
-  });
-  afterAll(async () => {
-    await h?.dispose();
-  });
+  const h = suiteFixture(() => createHarness(store));
 
   // PostgreSQL refuses U+0000 in text: without a check the insert failed with a 500.
   it.each(['title', 'body', 'department'])(
     'in %s is refused with a 400 naming the field, on every store',
     async (field) => {
-      const res = await h.request('POST', '/v1/notices', {
+      const res = await h().request('POST', '/v1/notices', {
         as: 'approver',
         json: aNotice({ [field]: 'before\u0000after', channels: ['cap'] }),
       });

@@ -65,6 +65,48 @@ export interface ChannelFigures {
   duplicatedRecipients: string[];
 }
 
+/** A notice's reach on one channel, as a fault test reports and checks it. */
+export interface MailFigures {
+  expected: number;
+  sent: number;
+  lost: number;
+  duplicated: number;
+}
+
+/** Per recipient: how many times the SMTP server accepted a mail for them. */
+export function mailReceivedBy(sink: SmtpSink): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const e of sink.envelopes) for (const r of e.rcptTo) times.set(r, (times.get(r) ?? 0) + 1);
+  return times;
+}
+
+/**
+ * A notice's mail to `emails`, as the residents and the store saw it: how many of them
+ * have a sent row, how many were lost (never received it, or have no sent row), and how
+ * many extra copies the SMTP server accepted (Σ times received − 1).
+ */
+export async function countMailRecipients(
+  deps: TestDeps,
+  sink: SmtpSink,
+  noticeId: string,
+  emails: string[],
+): Promise<{ addressesSent: number; lost: number; duplicated: number }> {
+  const times = mailReceivedBy(sink);
+  const sentRows = await deps.store.db.kysely
+    .selectFrom('deliveries as d')
+    .innerJoin('contacts as c', 'c.id', 'd.contact_id')
+    .select('c.address')
+    .where('d.notice_id', '=', noticeId)
+    .where('d.status', '=', 'sent')
+    .execute();
+  const sent = new Set(sentRows.map((r) => r.address));
+  return {
+    addressesSent: sent.size,
+    lost: emails.filter((e) => !times.has(e) || !sent.has(e)).length,
+    duplicated: emails.reduce((sum, e) => sum + Math.max(0, (times.get(e) ?? 0) - 1), 0),
+  };
+}
+
 /** The push subscription id in an endpoint (the fake names subscriptions by their last path segment). */
 const subscriptionOf = (endpoint: string) => endpoint.slice(endpoint.lastIndexOf('/') + 1);
 
@@ -126,9 +168,7 @@ export async function startFanOut(options: FanOutOptions): Promise<FanOut> {
     channel === 'webpush' ? subscriptionOf(address) : address;
 
   const received = (): PerChannel<Map<string, number>> => {
-    const mail = new Map<string, number>();
-    for (const e of sink.envelopes) for (const r of e.rcptTo) mail.set(r, (mail.get(r) ?? 0) + 1);
-    return { mail, line: line.receivedCounts(), webpush: push.receivedCounts() };
+    return { mail: mailReceivedBy(sink), line: line.receivedCounts(), webpush: push.receivedCounts() };
   };
 
   /** Recipients of the notice on a channel: those whose row is sent, or all those in some batches. */

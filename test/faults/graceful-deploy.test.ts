@@ -199,16 +199,21 @@ describe('graceful deploy during a fan-out', () => {
     return figures;
   }
 
-  it('SIGTERM to hibiki worker: it finishes the batches it holds, exits 0, and the next worker sends the rest once', async () => {
-    const worker = fx.start('worker');
-    const id = await startFanOutOn();
-
-    worker.child.kill('SIGTERM');
-    const exitCode = await worker.exited;
+  /** SIGTERM to a process; it must log its stop and exit 0. */
+  async function sigtermAndExit(proc: HibikiProcess) {
+    proc.child.kill('SIGTERM');
+    const exitCode = await proc.exited;
     const exitedAt = Date.now();
-    const stopAt = stopLoggedAt(worker);
-    expect(exitCode, worker.output().slice(-3_000)).toBe(0);
+    const stopAt = stopLoggedAt(proc);
+    expect(exitCode, proc.output().slice(-3_000)).toBe(0);
+    return { exitCode, exitedAt, stopAt };
+  }
 
+  /**
+   * A clean stop finished every batch it began, holds no job, and took none after SIGTERM;
+   * returns the notice's rows as the stop left them.
+   */
+  async function expectNothingLeftHeld(id: string, stopAt: number, exitedAt: number) {
     const left = await leftBehind(id);
     expect(left.begunNotFinished, 'rows of batches begun and not finished').toBe(0);
     expect(
@@ -216,20 +221,48 @@ describe('graceful deploy during a fan-out', () => {
       JSON.stringify(left.active),
     ).toBe(true);
     expect(await jobsBegunBetween(stopAt, exitedAt), 'jobs taken after SIGTERM').toEqual([]);
-    const atExit = tally(await fx.deps.store.deliveries.counts(id));
-    expect(atExit.queued, 'the stop came mid-fan-out').toBeGreaterThan(0);
+    return tally(await fx.deps.store.deliveries.counts(id));
+  }
 
+  /** The next worker sends the rest; the scenario's figures are recorded and returned. */
+  async function nextWorkerSendsTheRest(
+    scenario: string,
+    what: string,
+    id: string,
+    stopped: { stopMs: number; exitCode: number | string; atExit: ReturnType<typeof tally> },
+  ) {
     const finishMs = await nextProcessFinishes(id);
-    const figures = await record('worker SIGTERM', 'SIGTERM to hibiki worker mid-fan-out; next worker', id, {
-      stopMs: exitedAt - stopAt,
-      exitCode,
-      sentAtExit: atExit.sent,
-      queuedAtExit: atExit.queued,
+    return record(scenario, what, id, {
+      stopMs: stopped.stopMs,
+      exitCode: stopped.exitCode,
+      sentAtExit: stopped.atExit.sent,
+      queuedAtExit: stopped.atExit.queued,
       finishMs,
     });
+  }
+
+  /** After a clean stop the next worker sends the rest: everyone on every channel, nobody twice. */
+  async function nextWorkerSendsEveryoneOnce(...args: Parameters<typeof nextWorkerSendsTheRest>) {
+    const figures = await nextWorkerSendsTheRest(...args);
     for (const c of FAN_OUT_CHANNELS) {
       expect(figures[c], c).toMatchObject({ expected: SIZE[c], sent: SIZE[c], lost: 0, duplicated: 0 });
     }
+  }
+
+  it('SIGTERM to hibiki worker: it finishes the batches it holds, exits 0, and the next worker sends the rest once', async () => {
+    const worker = fx.start('worker');
+    const id = await startFanOutOn();
+
+    const { exitCode, exitedAt, stopAt } = await sigtermAndExit(worker);
+
+    const atExit = await expectNothingLeftHeld(id, stopAt, exitedAt);
+    expect(atExit.queued, 'the stop came mid-fan-out').toBeGreaterThan(0);
+
+    await nextWorkerSendsEveryoneOnce('worker SIGTERM', 'SIGTERM to hibiki worker mid-fan-out; next worker', id, {
+      stopMs: exitedAt - stopAt,
+      exitCode,
+      atExit,
+    });
   }, 90_000);
 
   it('SIGTERM while the notice is being dispatched: the dispatch hands its job back at a page, and the next worker resumes it', async () => {
@@ -240,43 +273,22 @@ describe('graceful deploy during a fan-out', () => {
       return rows.queued + rows.sent > 0;
     });
 
-    worker.child.kill('SIGTERM');
-    const exitCode = await worker.exited;
-    const exitedAt = Date.now();
-    const stopAt = stopLoggedAt(worker);
-    expect(exitCode, worker.output().slice(-3_000)).toBe(0);
+    const { exitCode, exitedAt, stopAt } = await sigtermAndExit(worker);
     expect(worker.output()).toContain('stopping: dispatch handed back to the queue');
 
     // Handed back, not held to the end nor failed: waiting again, without using an attempt.
     const dispatch = (await fx.deps.queues.dispatch.getJobs(['wait', 'prioritized']))[0];
     expect(dispatch?.data.noticeId).toBe(id);
     expect(dispatch?.attemptsMade).toBe(0);
-    const left = await leftBehind(id);
-    expect(left.begunNotFinished, 'rows of batches begun and not finished').toBe(0);
-    expect(
-      Object.values(left.active).every((n) => n === 0),
-      JSON.stringify(left.active),
-    ).toBe(true);
-    expect(await jobsBegunBetween(stopAt, exitedAt), 'jobs taken after SIGTERM').toEqual([]);
-    const atExit = tally(await fx.deps.store.deliveries.counts(id));
+    const atExit = await expectNothingLeftHeld(id, stopAt, exitedAt);
     expect(atExit.queued + atExit.sent, 'rows written before the stop').toBeLessThan(TOTAL);
 
-    const finishMs = await nextProcessFinishes(id);
-    const figures = await record(
+    await nextWorkerSendsEveryoneOnce(
       'dispatch SIGTERM',
       'SIGTERM to hibiki worker while dispatching; next worker resumes',
       id,
-      {
-        stopMs: exitedAt - stopAt,
-        exitCode,
-        sentAtExit: atExit.sent,
-        queuedAtExit: atExit.queued,
-        finishMs,
-      },
+      { stopMs: exitedAt - stopAt, exitCode, atExit },
     );
-    for (const c of FAN_OUT_CHANNELS) {
-      expect(figures[c], c).toMatchObject({ expected: SIZE[c], sent: SIZE[c], lost: 0, duplicated: 0 });
-    }
   }, 90_000);
 
   it('SIGTERM to hibiki all with a progress stream open: the stream ends, the workers stop at once, exit 0', async () => {
@@ -310,39 +322,18 @@ describe('graceful deploy during a fan-out', () => {
       }
     })();
 
-    all.child.kill('SIGTERM');
-    const exitCode = await all.exited;
-    const exitedAt = Date.now();
-    const stopAt = stopLoggedAt(all);
-    expect(exitCode, all.output().slice(-3_000)).toBe(0);
+    const { exitCode, exitedAt, stopAt } = await sigtermAndExit(all);
     expect(await streamEnded, 'progress events before the stream was closed').toBeGreaterThan(0);
 
-    const left = await leftBehind(id);
-    expect(left.begunNotFinished, 'rows of batches begun and not finished').toBe(0);
-    expect(
-      Object.values(left.active).every((n) => n === 0),
-      JSON.stringify(left.active),
-    ).toBe(true);
-    expect(await jobsBegunBetween(stopAt, exitedAt), 'jobs taken after SIGTERM').toEqual([]);
-    const atExit = tally(await fx.deps.store.deliveries.counts(id));
+    const atExit = await expectNothingLeftHeld(id, stopAt, exitedAt);
     expect(atExit.queued, 'the stop came mid-fan-out').toBeGreaterThan(0);
 
-    const finishMs = await nextProcessFinishes(id);
-    const figures = await record(
+    await nextWorkerSendsEveryoneOnce(
       'all SIGTERM',
       'SIGTERM to hibiki all with a console progress stream open; next worker',
       id,
-      {
-        stopMs: exitedAt - stopAt,
-        exitCode,
-        sentAtExit: atExit.sent,
-        queuedAtExit: atExit.queued,
-        finishMs,
-      },
+      { stopMs: exitedAt - stopAt, exitCode, atExit },
     );
-    for (const c of FAN_OUT_CHANNELS) {
-      expect(figures[c], c).toMatchObject({ expected: SIZE[c], sent: SIZE[c], lost: 0, duplicated: 0 });
-    }
   }, 90_000);
 
   it('a second SIGTERM while batches are held exits at once, saying so; the next worker loses nobody', async () => {
@@ -362,14 +353,12 @@ describe('graceful deploy during a fan-out', () => {
     const atExit = tally(await fx.deps.store.deliveries.counts(id));
 
     fx.sink.setDelay(PACE.smtpMs);
-    const finishMs = await nextProcessFinishes(id);
-    const figures = await record('second SIGTERM', 'SIGTERM, then SIGTERM again while mail batches are held', id, {
-      stopMs: exitedAt - stopLoggedAt(worker),
-      exitCode,
-      sentAtExit: atExit.sent,
-      queuedAtExit: atExit.queued,
-      finishMs,
-    });
+    const figures = await nextWorkerSendsTheRest(
+      'second SIGTERM',
+      'SIGTERM, then SIGTERM again while mail batches are held',
+      id,
+      { stopMs: exitedAt - stopLoggedAt(worker), exitCode, atExit },
+    );
     for (const c of FAN_OUT_CHANNELS) expect(figures[c], c).toMatchObject({ sent: SIZE[c], lost: 0 });
     expect(figures.line.duplicated, 'LINE twice').toBe(0);
     // Like a kill: only what the relay had accepted for the batches held can come twice.

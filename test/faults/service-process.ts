@@ -2,6 +2,7 @@ import { notice } from '../helpers/api.ts';
 import type { TestDeps } from '../helpers/deps.ts';
 import { type HibikiProcess, startHibiki } from '../helpers/process.ts';
 import { freePort } from '../helpers/redis-server.ts';
+import { waitForDeliveries } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 /** `hibiki all` as its own process, as the README starts it, with a staff token to call it. */
@@ -62,6 +63,19 @@ export async function startService(deps: TestDeps, env: Record<string, string> =
       return proc.exited;
     },
   };
+}
+
+/** Waits until none of the notice's rows is still queued; a timeout shows the service's last output. */
+export function serviceDelivered(
+  service: ServiceProcess,
+  deps: TestDeps,
+  noticeId: string,
+  rows: number,
+  timeoutMs: number,
+) {
+  return waitForDeliveries(deps, noticeId, rows, timeoutMs).catch((err) => {
+    throw new Error(`${err}\n${service.proc.output().slice(-4000)}`);
+  });
 }
 
 /** The id of a notice the service accepted (202), or an error with its answer. */

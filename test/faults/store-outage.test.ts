@@ -5,11 +5,11 @@ import { type SmtpSink, startSmtpSink } from '../fakes/smtp-sink.ts';
 import { seedContacts } from '../helpers/bulk-seed.ts';
 import { PG_URL, type StoreKind } from '../helpers/db.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
-import { residentEmails, tally, waitForDeliveries } from '../helpers/seed.ts';
+import { residentEmails, tally } from '../helpers/seed.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitUntil } from '../helpers/wait.ts';
-import { formatTable, reportFaultFigures } from './fan-out-fixture.ts';
-import { acceptedId, type ServiceProcess, startService } from './service-process.ts';
+import { countMailRecipients, formatTable, type MailFigures, reportFaultFigures } from './fan-out-fixture.ts';
+import { acceptedId, type ServiceProcess, serviceDelivered, startService } from './service-process.ts';
 
 /** How long the store is away: a database restart or failover. */
 const OUTAGE_MS = 10_000;
@@ -19,12 +19,8 @@ const CONCURRENCY = 4;
 const CONNECTIONS = 4;
 
 /** The figures a scenario reports and checks. */
-interface Counted {
-  expected: number;
-  sent: number;
+interface Counted extends MailFigures {
   failed: number;
-  lost: number;
-  duplicated: number;
 }
 
 /** How each store goes away: PostgreSQL behind a proxy that is cut, SQLite locked by another connection. */
@@ -176,29 +172,12 @@ describe.each(SCENARIOS)('the store ($store) goes away for a while', ({ store, s
 
     await waitUntil('the service to be ready again', async () => (await s.request('/readyz')).status === 200);
     const readyAt = Date.now();
-    const final = await waitForDeliveries(d, id, RECIPIENTS, 60_000).catch((err) => {
-      throw new Error(`${err}\n${s.proc.output().slice(-4000)}`);
-    });
+    const final = await serviceDelivered(s, d, id, RECIPIENTS, 60_000);
     const doneAt = Date.now();
     const resumedAt = await resumed;
 
-    const times = new Map<string, number>();
-    for (const e of smtp.envelopes) for (const r of e.rcptTo) times.set(r, (times.get(r) ?? 0) + 1);
-    const sentRows = await d.store.db.kysely
-      .selectFrom('deliveries as dl')
-      .innerJoin('contacts as c', 'c.id', 'dl.contact_id')
-      .select('c.address')
-      .where('dl.notice_id', '=', id)
-      .where('dl.status', '=', 'sent')
-      .execute();
-    const sent = new Set(sentRows.map((r) => r.address));
-    const counted: Counted = {
-      expected: RECIPIENTS,
-      sent: final.sent,
-      failed: final.failed,
-      lost: emails.filter((e) => !times.has(e) || !sent.has(e)).length,
-      duplicated: emails.reduce((sum, e) => sum + Math.max(0, (times.get(e) ?? 0) - 1), 0),
-    };
+    const { lost, duplicated } = await countMailRecipients(d, smtp, id, emails);
+    const counted: Counted = { expected: RECIPIENTS, sent: final.sent, failed: final.failed, lost, duplicated };
 
     reportFaultFigures(
       scenario,

@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { SECRET_SETTINGS, URL_SETTINGS } from '../../src/config.ts';
 
 /**
  * Every Hibiki the suite runs (in-process deps and `hibiki` child processes) writes its pino
@@ -71,20 +72,6 @@ export function testLogDestination(): pino.DestinationStream {
   return shared;
 }
 
-/** Settings whose values must never appear in a log line (config.ts's secret-bearing ones). */
-const SECRET_SETTINGS = [
-  'HIBIKI_SECRET',
-  'X_API_KEY',
-  'X_API_SECRET',
-  'X_ACCESS_TOKEN',
-  'X_ACCESS_SECRET',
-  'X_OAUTH2_TOKEN',
-  'LINE_CHANNEL_ACCESS_TOKEN',
-  'LINE_CHANNEL_SECRET',
-  'VAPID_PRIVATE_KEY',
-] as const;
-/** Settings that are URLs, whose password (if any) is a secret. */
-const URL_SETTINGS = ['SMTP_URL', 'DATABASE_URL', 'REDIS_URL'] as const;
 /** Shorter values ('x', 'key') would match ordinary words in a log line. */
 const MIN_SECRET_LENGTH = 8;
 
