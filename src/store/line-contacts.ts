@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
-import { choicesOf, contactOn, type Executor } from './subscriber-choices.ts';
+import { contactChoices, contactOn, type Executor, insertSubscriberContact } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**
@@ -39,19 +39,8 @@ export function createLineContactRepo(db: Db) {
   const k = db.kysely;
 
   const contactOf = (q: Executor, userId: string) => contactOn(q, 'line', userId);
-
-  async function choicesIn(q: Executor, userId: string): Promise<LineChoices | undefined> {
-    const c = await contactOf(q, userId);
-    if (!c) return undefined;
-    const subscriberId = Number(c.subscriber_id);
-    return {
-      contactId: Number(c.id),
-      subscriberId,
-      active: c.active === 1,
-      locale: c.locale,
-      ...(await choicesOf(q, subscriberId)),
-    };
-  }
+  const choicesIn = (q: Executor, userId: string): Promise<LineChoices | undefined> =>
+    contactChoices(q, 'line', userId);
 
   async function followOnce(userId: string, topics: string[], locale: Locale, now: Date): Promise<FollowOutcome> {
     const at = toIso(now);
@@ -77,26 +66,8 @@ export function createLineContactRepo(db: Db) {
         const choices = await choicesIn(tx, userId);
         return { choices: choices as LineChoices, created: false, reactivated };
       }
-      const subscriber = await tx
-        .insertInto('subscribers')
-        .values({ locale, created_at: at, updated_at: at })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const subscriberId = Number(subscriber.id);
-      await tx
-        .insertInto('contacts')
-        .values({
-          subscriber_id: subscriberId,
-          channel: 'line',
-          address: userId,
-          // Adding the account as a friend is the resident's own act: nothing to verify.
-          verified: 1,
-          active: 1,
-          deactivated_reason: null,
-          created_at: at,
-          updated_at: at,
-        })
-        .execute();
+      // Adding the account as a friend is the resident's own act: nothing to verify.
+      const { subscriberId } = await insertSubscriberContact(tx, { locale, channel: 'line', address: userId, at });
       await addTopics(tx, subscriberId, topics);
       const choices = await choicesIn(tx, userId);
       return { choices: choices as LineChoices, created: true, reactivated: false };

@@ -1,6 +1,12 @@
 import type { Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
-import { choicesOf, contactOn, type Executor, replaceChoices } from './subscriber-choices.ts';
+import {
+  contactChoices,
+  contactOn,
+  type Executor,
+  insertSubscriberContact,
+  replaceChoices,
+} from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**
@@ -39,19 +45,8 @@ export function createPushSubscriptionRepo(db: Db) {
   const k = db.kysely;
 
   const contactOf = (q: Executor, endpoint: string) => contactOn(q, 'webpush', endpoint);
-
-  async function choicesIn(q: Executor, endpoint: string): Promise<PushChoices | undefined> {
-    const c = await contactOf(q, endpoint);
-    if (!c) return undefined;
-    const subscriberId = Number(c.subscriber_id);
-    return {
-      contactId: Number(c.id),
-      subscriberId,
-      active: c.active === 1,
-      locale: c.locale,
-      ...(await choicesOf(q, subscriberId)),
-    };
-  }
+  const choicesIn = (q: Executor, endpoint: string): Promise<PushChoices | undefined> =>
+    contactChoices(q, 'webpush', endpoint);
 
   async function subscribeOnce(input: PushSubscriptionInput, now: Date): Promise<number> {
     const at = toIso(now);
@@ -79,27 +74,12 @@ export function createPushSubscriptionRepo(db: Db) {
         await replaceChoices(tx, subscriberId, { topics: input.topics, areas: input.areas });
         return contactId;
       }
-      const subscriber = await tx
-        .insertInto('subscribers')
-        .values({ locale: input.locale, created_at: at, updated_at: at })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const subscriberId = Number(subscriber.id);
-      const contact = await tx
-        .insertInto('contacts')
-        .values({
-          subscriber_id: subscriberId,
-          channel: 'webpush',
-          address: input.endpoint,
-          verified: 1,
-          active: 1,
-          deactivated_reason: null,
-          created_at: at,
-          updated_at: at,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const contactId = Number(contact.id);
+      const { subscriberId, contactId } = await insertSubscriberContact(tx, {
+        locale: input.locale,
+        channel: 'webpush',
+        address: input.endpoint,
+        at,
+      });
       await tx
         .insertInto('push_subscriptions')
         .values({ contact_id: contactId, p256dh: input.p256dh, auth: input.auth, created_at: at })

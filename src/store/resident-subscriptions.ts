@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { ChannelId, Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
-import { replaceChoices } from './subscriber-choices.ts';
+import { insertSubscriberContact, replaceChoices } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**
@@ -91,28 +91,15 @@ export function createResidentSubscriptionRepo(db: Db) {
       const at = toIso(now);
       try {
         return await k.transaction().execute(async (tx) => {
-          const subscriber = await tx
-            .insertInto('subscribers')
-            .values({ locale: choices.locale, created_at: at, updated_at: at })
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          const subscriberId = Number(subscriber.id);
-          const contact = await tx
-            .insertInto('contacts')
-            .values({
-              subscriber_id: subscriberId,
-              channel: 'mail',
-              address,
-              verified: 0,
-              active: 0,
-              deactivated_reason: AWAITING_CONFIRMATION,
-              created_at: at,
-              updated_at: at,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow();
+          const { subscriberId, contactId } = await insertSubscriberContact(tx, {
+            locale: choices.locale,
+            channel: 'mail',
+            address,
+            awaiting: AWAITING_CONFIRMATION,
+            at,
+          });
           await saveChoices(tx, subscriberId, choices, at);
-          return { contactId: Number(contact.id), subscriberId, verified: false, active: false, created: true };
+          return { contactId, subscriberId, verified: false, active: false, created: true };
         });
       } catch (err) {
         // The unique (channel, address) lost a race: the other request's row stands.

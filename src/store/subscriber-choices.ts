@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { ChannelId } from '../domain/notice.ts';
+import type { ChannelId, Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
 
@@ -18,6 +18,61 @@ export function contactOn(q: Executor, channel: ChannelId, address: string) {
     .where('c.channel', '=', channel)
     .where('c.address', '=', address)
     .executeTakeFirst();
+}
+
+/** A contact's subscriber, state and choices, found by channel and address; undefined when unknown. */
+export async function contactChoices(q: Executor, channel: ChannelId, address: string) {
+  const c = await contactOn(q, channel, address);
+  if (!c) return undefined;
+  const subscriberId = Number(c.subscriber_id);
+  return {
+    contactId: Number(c.id),
+    subscriberId,
+    active: c.active === 1,
+    locale: c.locale,
+    ...(await choicesOf(q, subscriberId)),
+  };
+}
+
+export interface NewContact {
+  locale: Locale;
+  channel: ChannelId;
+  address: string;
+  /**
+   * A confirmed contact is active at once; an unconfirmed one (a mail sign-up) waits,
+   * inactive, with this reason until the resident confirms.
+   */
+  awaiting?: string;
+  at: string;
+}
+
+/** A new subscriber with its one contact: how every channel's sign-up, import and endpoint begins. */
+export async function insertSubscriberContact(
+  tx: Transaction<Database>,
+  contact: NewContact,
+): Promise<{ subscriberId: number; contactId: number }> {
+  const subscriber = await tx
+    .insertInto('subscribers')
+    .values({ locale: contact.locale, created_at: contact.at, updated_at: contact.at })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const subscriberId = Number(subscriber.id);
+  const confirmed = contact.awaiting === undefined;
+  const row = await tx
+    .insertInto('contacts')
+    .values({
+      subscriber_id: subscriberId,
+      channel: contact.channel,
+      address: contact.address,
+      verified: confirmed ? 1 : 0,
+      active: confirmed ? 1 : 0,
+      deactivated_reason: contact.awaiting ?? null,
+      created_at: contact.at,
+      updated_at: contact.at,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { subscriberId, contactId: Number(row.id) };
 }
 
 /** A subscriber's topics and areas, sorted; none means every topic / the whole city. */

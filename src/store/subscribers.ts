@@ -1,5 +1,6 @@
 import type { ChannelId, Locale, Severity } from '../domain/notice.ts';
 import type { Db } from './db.ts';
+import { insertSubscriberContact } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 export interface SubscriberImport {
@@ -160,26 +161,13 @@ export function createSubscriberRepo(db: Db) {
             }
             outcome.updated++;
           } else {
-            const created = await tx
-              .insertInto('subscribers')
-              .values({ locale: row.locale, created_at: at, updated_at: at })
-              .returning('id')
-              .executeTakeFirstOrThrow();
-            subscriberId = Number(created.id);
-            await tx
-              .insertInto('contacts')
-              .values({
-                subscriber_id: subscriberId,
-                channel: 'mail',
-                address: row.email,
-                // Staff import what residents signed on paper: consent is already given.
-                verified: 1,
-                active: 1,
-                deactivated_reason: null,
-                created_at: at,
-                updated_at: at,
-              })
-              .execute();
+            // Staff import what residents signed on paper: consent is already given.
+            ({ subscriberId } = await insertSubscriberContact(tx, {
+              locale: row.locale,
+              channel: 'mail',
+              address: row.email,
+              at,
+            }));
             outcome.created++;
           }
           if (row.topics.length > 0) {

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import { SEVERITIES, type Severity } from '../domain/notice.ts';
 import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
-import { replaceChoices } from './subscriber-choices.ts';
+import { insertSubscriberContact, replaceChoices } from './subscriber-choices.ts';
 import { SEVERITY_RANK } from './subscribers.ts';
 import { toIso } from './time.ts';
 
@@ -181,28 +181,13 @@ export function createWebhookEndpointRepo(db: Db) {
       const id = await withUniqueUrl(() =>
         k.transaction().execute(async (tx) => {
           await assertUrlFree(tx, input.url);
-          const subscriber = await tx
-            .insertInto('subscribers')
-            .values({ locale: 'ja', created_at: at, updated_at: at })
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          const subscriberId = Number(subscriber.id);
-          const contact = await tx
-            .insertInto('contacts')
-            .values({
-              subscriber_id: subscriberId,
-              channel: 'webhook',
-              address: input.url,
-              // An admin configured it: there is no one to confirm it.
-              verified: 1,
-              active: 1,
-              deactivated_reason: null,
-              created_at: at,
-              updated_at: at,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          const contactId = Number(contact.id);
+          // An admin configured it: there is no one to confirm it.
+          const { subscriberId, contactId } = await insertSubscriberContact(tx, {
+            locale: 'ja',
+            channel: 'webhook',
+            address: input.url,
+            at,
+          });
           await tx
             .insertInto('webhook_endpoints')
             .values({
