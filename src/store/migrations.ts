@@ -229,6 +229,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_audience_index': {
+      async up(db: Kysely<any>) {
+        // A dispatch reads a channel's audience page by page in contact id order. Without
+        // this index each page scanned and sorted the channel's every contact: 46 ms a page
+        // of 1,000 with 50,000 LINE contacts on SQLite, most of a city-wide dispatch.
+        await db.schema
+          .createIndex('contacts_audience')
+          .on('contacts')
+          .columns(['channel', 'active', 'verified', 'id'])
+          .execute();
+      },
+    },
   };
 }
 
