@@ -34,6 +34,12 @@ export interface SendContext {
   signal: AbortSignal;
   notice: NoticeView;
   /**
+   * A channel that sends a batch message by message awaits this before each one: a routine
+   * batch then waits while an alert of the same channel is sending in this process, so the
+   * alert has the provider connections to itself (undefined: go on at once).
+   */
+  waitTurn?: () => Promise<void> | undefined;
+  /**
    * Public channels: what this channel's provider answered for the newest earlier revision
    * of the notice (its providerId), so a correction or cancellation can reply to that post.
    */
@@ -52,6 +58,12 @@ export interface Channel<Rendered = unknown> {
   audience: 'subscribers' | 'public';
   /** Recipients per send() call. */
   maxBatch: number;
+  /**
+   * True when each recipient's message carries their own unsubscribe and manage links
+   * (mail). Only then does the worker sign those links: two HMACs per recipient were a
+   * tenth of a LINE fan-out's CPU for links nothing sent.
+   */
+  personalLinks?: boolean;
   /** Pure: the same notice and locale give the same message, within the channel's limits. */
   render(notice: NoticeView, locale: Locale): Rendered;
   /** Sends one rendered message to a batch; one result per recipient. */

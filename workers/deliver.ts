@@ -4,10 +4,11 @@ import type { Deps } from '../src/deps.ts';
 import type { Locale, NoticeView } from '../src/domain/notice.ts';
 import { toNoticeView } from '../src/domain/notice-view.ts';
 import type { Logger } from '../src/logger.ts';
-import { type DeliverJobData, deliverQueueName } from '../src/queue/names.ts';
+import { DELIVER_LANES, type DeliverJobData, type DeliverLane, deliverQueueName } from '../src/queue/names.ts';
 import type { BatchKey } from '../src/store/deliveries.ts';
 import { lockBatch } from './batch-lock.ts';
 import { pausingWhileStoreUnavailable, RetryLaterError, toBullmqError } from './failure.ts';
+import { createLaneGate, type LaneGate } from './lane-gate.ts';
 import { createBatchOutcomes, createOutcomeWriter } from './result-recorder.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
@@ -40,10 +41,16 @@ export interface DeliverOptions {
 /** How long a batch may wait out providers' rate limits without spending its attempts. */
 const RATE_LIMIT_PATIENCE_MS = 60 * 60 * 1000;
 
-export function createDeliverProcessor(deps: Deps, channel: Channel, options: DeliverOptions = {}) {
+export function createDeliverProcessor(
+  deps: Deps,
+  channel: Channel,
+  options: DeliverOptions = {},
+  lane: DeliverLane = 'routine',
+  gate: LaneGate = createLaneGate(),
+) {
   const { store, logger, metrics, links } = deps;
   const viewOf = createViewCache(deps);
-  const queue = deps.queues.deliver(channel.id);
+  const queue = deps.queues.deliver(channel.id, lane);
   const writer = createOutcomeWriter(store.deliveries, store.subscribers);
 
   async function deliver(
@@ -147,8 +154,8 @@ export function createDeliverProcessor(deps: Deps, channel: Channel, options: De
         contactId: p.contactId,
         address: isPublic ? '*' : (p.address as string),
         locale: p.locale,
-        ...(p.contactId !== null ? { unsubscribeUrl: links.unsubscribe(p.contactId) } : {}),
-        ...(p.subscriberId !== null ? { manageUrl: links.manage(p.subscriberId) } : {}),
+        ...(channel.personalLinks && p.contactId !== null ? { unsubscribeUrl: links.unsubscribe(p.contactId) } : {}),
+        ...(channel.personalLinks && p.subscriberId !== null ? { manageUrl: links.manage(p.subscriberId) } : {}),
       };
       const group = byLocale.get(p.locale);
       if (group) group.push(recipient);
@@ -163,6 +170,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel, options: De
     const halt = new AbortController();
     const recorder = createBatchOutcomes(writer, () => halt.abort());
     const stopTimer = metrics.sendSeconds.startTimer({ channel: channel.id });
+    const alertEnded = lane === 'urgent' ? gate.alertSending() : undefined;
     try {
       for (const [locale, recipients] of byLocale) {
         const message = channel.render(view, locale);
@@ -171,6 +179,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel, options: De
           attempt,
           signal: AbortSignal.any([signal, halt.signal]),
           notice: view,
+          ...(lane === 'routine' ? { waitTurn: gate.waitTurn } : {}),
           ...(replyTo ? { replyTo } : {}),
           onResult: (r) => recorder.add(r),
         });
@@ -189,6 +198,7 @@ export function createDeliverProcessor(deps: Deps, channel: Channel, options: De
       }
       throw bull;
     } finally {
+      alertEnded?.();
       stopTimer();
     }
     await recorder.flush();
@@ -224,21 +234,30 @@ export function createDeliverProcessor(deps: Deps, channel: Channel, options: De
   return deliver;
 }
 
-/** One worker per enabled channel, each on its own queue, so one slow provider never holds up another. */
+/**
+ * Two workers per enabled channel, one per lane, each on its own queue: one slow provider
+ * never holds up another, and an alert never waits for a routine batch to give up a slot.
+ */
 export function createDeliverWorkers(deps: Deps, options: DeliverOptions = {}): Worker<DeliverJobData>[] {
-  return deps.channels.all().map(
-    (channel) =>
-      new Worker<DeliverJobData>(
-        deliverQueueName(channel.id),
-        pausingWhileStoreUnavailable(createDeliverProcessor(deps, channel, options), deps.queues.deliver(channel.id)),
-        {
-          ...baseWorkerOptions(deps),
-          concurrency: deps.config.delivery.concurrency,
-          // BullMQ honours queue.rateLimit() (failure.ts, a provider's 429) only on a queue whose
-          // workers have a limiter: without one a rate-limited batch is taken again at once.
-          // This limiter never limits by count.
-          limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1_000 },
-        },
-      ),
-  );
+  return deps.channels.all().flatMap((channel) => {
+    const gate = createLaneGate();
+    return DELIVER_LANES.map(
+      (lane) =>
+        new Worker<DeliverJobData>(
+          deliverQueueName(channel.id, lane),
+          pausingWhileStoreUnavailable(
+            createDeliverProcessor(deps, channel, options, lane, gate),
+            deps.queues.deliver(channel.id, lane),
+          ),
+          {
+            ...baseWorkerOptions(deps),
+            concurrency: deps.config.delivery.concurrency,
+            // BullMQ honours queue.rateLimit() (failure.ts, a provider's 429) only on a queue whose
+            // workers have a limiter: without one a rate-limited batch is taken again at once.
+            // This limiter never limits by count.
+            limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1_000 },
+          },
+        ),
+    );
+  });
 }

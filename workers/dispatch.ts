@@ -1,11 +1,12 @@
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { type Channel, ChannelError } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
-import type { NoticeView } from '../src/domain/notice.ts';
+import type { ChannelId, NoticeView } from '../src/domain/notice.ts';
 import { toNoticeView } from '../src/domain/notice-view.ts';
 import { severityToPriority } from '../src/domain/severity.ts';
 import { DISPATCH_QUEUE, type DispatchJobData } from '../src/queue/names.ts';
 import type { DispatchState } from '../src/store/notices.ts';
+import type { AudienceCriteria } from '../src/store/subscribers.ts';
 import { pausingWhileStoreUnavailable } from './failure.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
@@ -74,6 +75,18 @@ export function createDispatchProcessor(deps: Deps, options: DispatchOptions = {
       deps.areas,
     );
 
+    /** A subscriber channel still to page through: its audience, its progress, its refusal. */
+    interface Paging {
+      channelId: ChannelId;
+      channel: Channel;
+      criteria: AudienceCriteria;
+      progress: { after: number; nextBatch: number; done: boolean };
+      refused: string | undefined;
+      pageSize: number;
+    }
+    const paging: Paging[] = [];
+
+    // One-post channels (CAP, X, a LINE broadcast) first: a single row and job each.
     for (const channelId of revision.channels) {
       const channel = channels.get(channelId);
       if (!channel) {
@@ -83,7 +96,7 @@ export function createDispatchProcessor(deps: Deps, options: DispatchOptions = {
       const progress = state[channelId] ?? { after: 0, nextBatch: 0, done: false };
       if (progress.done) continue;
       const fresh = progress.after === 0 && progress.nextBatch === 0;
-      const criteria = {
+      const criteria: AudienceCriteria = {
         channel: channelId,
         topics: revision.topics,
         areas: revision.areas,
@@ -91,66 +104,86 @@ export function createDispatchProcessor(deps: Deps, options: DispatchOptions = {
         severity: revision.severity,
       };
       const asOnePost = channel.audience === 'public' || channel.broadcast?.(view) === true;
-      const refused = fresh
-        ? await admission(channel, view, asOnePost ? 1 : await store.subscribers.countAudience(criteria))
-        : undefined;
+      if (!asOnePost) {
+        // Counting the audience costs a scan of it: only for a channel that asks (LINE's quota).
+        const refused =
+          fresh && channel.admit
+            ? await admission(channel, view, await store.subscribers.countAudience(criteria))
+            : undefined;
+        if (refused)
+          log.warn({ channel: channelId, reason: refused }, 'channel refused the revision; its deliveries fail');
+        const pageSize = channel.maxBatch * Math.max(1, Math.floor(PAGE_TARGET / channel.maxBatch));
+        paging.push({ channelId, channel, criteria, progress, refused, pageSize });
+        continue;
+      }
+      const refused = fresh ? await admission(channel, view, 1) : undefined;
       if (refused)
         log.warn({ channel: channelId, reason: refused }, 'channel refused the revision; its deliveries fail');
-
-      if (asOnePost) {
-        await store.deliveries.insertQueued(
-          [{ noticeId, revision: revisionNo, channel: channelId, recipient: '*', contactId: null, batch: 0 }],
-          undefined,
-          refused,
-        );
-        if (refused) metrics.deliveries.inc({ channel: channelId, status: 'failed' }, 1);
-        if (!refused)
-          await queues.enqueueDeliver(channelId, [0], { noticeId, revision: revisionNo }, { priority, round });
-        rows += 1;
-      } else {
-        const pageSize = channel.maxBatch * Math.max(1, Math.floor(PAGE_TARGET / channel.maxBatch));
-        for (;;) {
-          if (options.stopping?.aborted && token) {
-            // Every page so far is saved: the next worker resumes here, and no attempt is used.
-            log.info(
-              { channel: channelId, rows, after: progress.after },
-              'stopping: dispatch handed back to the queue',
-            );
-            await job.moveToWait(token);
-            throw new WaitingError();
-          }
-          const contactIds = await store.subscribers.audiencePage(criteria, progress.after, pageSize);
-          if (contactIds.length === 0) break;
-          const batchOf = (i: number) => progress.nextBatch + Math.floor(i / channel.maxBatch);
-          await store.deliveries.insertQueued(
-            contactIds.map((contactId, i) => ({
-              noticeId,
-              revision: revisionNo,
-              channel: channelId,
-              recipient: String(contactId),
-              contactId,
-              batch: batchOf(i),
-            })),
-            undefined,
-            refused,
-          );
-          if (refused) metrics.deliveries.inc({ channel: channelId, status: 'failed' }, contactIds.length);
-          const batchCount = Math.ceil(contactIds.length / channel.maxBatch);
-          const batches = Array.from({ length: batchCount }, (_, i) => progress.nextBatch + i);
-          if (!refused)
-            await queues.enqueueDeliver(channelId, batches, { noticeId, revision: revisionNo }, { priority, round });
-          progress.after = contactIds[contactIds.length - 1] ?? progress.after;
-          progress.nextBatch += batchCount;
-          rows += contactIds.length;
-          state[channelId] = progress;
-          await store.notices.saveDispatchState(noticeId, revisionNo, state);
-          await job.updateProgress({ channel: channelId, rows });
-          if (contactIds.length < pageSize) break;
-        }
-      }
+      await store.deliveries.insertQueued(
+        [{ noticeId, revision: revisionNo, channel: channelId, recipient: '*', contactId: null, batch: 0 }],
+        undefined,
+        refused,
+      );
+      if (refused) metrics.deliveries.inc({ channel: channelId, status: 'failed' }, 1);
+      if (!refused)
+        await queues.enqueueDeliver(channelId, [0], { noticeId, revision: revisionNo }, { priority, round });
+      rows += 1;
       progress.done = true;
       state[channelId] = progress;
       await store.notices.saveDispatchState(noticeId, revisionNo, state);
+    }
+
+    /** Queues the next page of a channel's audience; true when the channel has no more. */
+    const nextPage = async ({ channelId, channel, criteria, progress, refused, pageSize }: Paging) => {
+      const contactIds = await store.subscribers.audiencePage(criteria, progress.after, pageSize);
+      if (contactIds.length > 0) {
+        const batchOf = (i: number) => progress.nextBatch + Math.floor(i / channel.maxBatch);
+        await store.deliveries.insertQueued(
+          contactIds.map((contactId, i) => ({
+            noticeId,
+            revision: revisionNo,
+            channel: channelId,
+            recipient: String(contactId),
+            contactId,
+            batch: batchOf(i),
+          })),
+          undefined,
+          refused,
+        );
+        if (refused) metrics.deliveries.inc({ channel: channelId, status: 'failed' }, contactIds.length);
+        const batchCount = Math.ceil(contactIds.length / channel.maxBatch);
+        const batches = Array.from({ length: batchCount }, (_, i) => progress.nextBatch + i);
+        if (!refused)
+          await queues.enqueueDeliver(channelId, batches, { noticeId, revision: revisionNo }, { priority, round });
+        progress.after = contactIds[contactIds.length - 1] ?? progress.after;
+        progress.nextBatch += batchCount;
+        rows += contactIds.length;
+      }
+      progress.done = contactIds.length < pageSize;
+      state[channelId] = progress;
+      await store.notices.saveDispatchState(noticeId, revisionNo, state);
+      await job.updateProgress({ channel: channelId, rows });
+      return progress.done;
+    };
+
+    // Then a page of each subscriber channel in turn: every channel's first batches are
+    // queued within milliseconds, instead of push waiting for all of LINE's 50,000 rows.
+    let open = paging;
+    while (open.length > 0) {
+      const still: Paging[] = [];
+      for (const item of open) {
+        if (options.stopping?.aborted && token) {
+          // Every page so far is saved: the next worker resumes here, and no attempt is used.
+          log.info(
+            { channel: item.channelId, rows, after: item.progress.after },
+            'stopping: dispatch handed back to the queue',
+          );
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        if (!(await nextPage(item))) still.push(item);
+      }
+      open = still;
     }
 
     await store.notices.saveDispatchState(noticeId, revisionNo, state, true);

@@ -144,6 +144,7 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
     id: 'mail',
     audience: 'subscribers',
     maxBatch: Math.max(1, options.batch ?? 100),
+    personalLinks: true,
 
     render(notice, locale) {
       return renderMail(notice, locale, templates);
@@ -161,6 +162,8 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
       // leaving a long queue inside nodemailer.
       const runner = async () => {
         while (!ctx.signal.aborted && !serverDown) {
+          await ctx.waitTurn?.();
+          if (ctx.signal.aborted) return;
           const i = next++;
           const recipient = to[i];
           if (!recipient) return;

@@ -9,3 +9,8 @@ const PRIORITY: Record<Severity, number> = { emergency: 1, warning: 3, advisory:
 export function severityToPriority(severity: Severity): number {
   return PRIORITY[severity];
 }
+
+/** Emergencies and warnings are delivered on the urgent lane (src/queue/names.ts). */
+export function laneOfPriority(priority: number): 'urgent' | 'routine' {
+  return priority <= PRIORITY.warning ? 'urgent' : 'routine';
+}

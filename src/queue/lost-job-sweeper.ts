@@ -4,7 +4,7 @@ import type { ChannelId } from '../domain/notice.ts';
 import { severityToPriority } from '../domain/severity.ts';
 import { isStoreUnavailable } from '../store/store-errors.ts';
 import { createUnfinishedWorkRepo } from '../store/unfinished-work.ts';
-import { deliverJobId, dispatchJobId } from './names.ts';
+import { DELIVER_LANES, deliverJobId, dispatchJobId } from './names.ts';
 
 /** Job states in which a job will still run: anything else (finished, or no job at all) runs nothing. */
 const LIVE: ['active', 'wait', 'prioritized', 'delayed', 'waiting-children'] = [
@@ -85,7 +85,10 @@ export async function sweepLostJobs(
   const liveIn = async (channel: ChannelId) => {
     let ids = live.get(channel);
     if (!ids) {
-      ids = new Set((await deps.queues.deliver(channel).getRanges(LIVE, 0, -1)).map(batchOfJobId));
+      const lanes = await Promise.all(
+        DELIVER_LANES.map((lane) => deps.queues.deliver(channel, lane).getRanges(LIVE, 0, -1)),
+      );
+      ids = new Set(lanes.flat().map(batchOfJobId));
       live.set(channel, ids);
     }
     return ids;

@@ -3,9 +3,17 @@ import type { ChannelId } from '../domain/notice.ts';
 /** The one dispatch queue: a job per notice revision. */
 export const DISPATCH_QUEUE = 'dispatch';
 
-/** One delivery queue per channel, because BullMQ rate limits are per queue: a 429 from X must not stall mail. */
-export function deliverQueueName(channel: ChannelId): string {
-  return `deliver-${channel}`;
+/**
+ * Each channel has two delivery queues, because BullMQ rate limits are per queue (a 429
+ * from X must not stall mail) and because a worker's slots are taken in turn: on one
+ * queue an evacuation order's first batch waited for a routine batch to finish (1–3 s of
+ * mail). Alerts go on the urgent lane, whose workers hold no routine batch.
+ */
+export type DeliverLane = 'urgent' | 'routine';
+export const DELIVER_LANES: readonly DeliverLane[] = ['urgent', 'routine'];
+
+export function deliverQueueName(channel: ChannelId, lane: DeliverLane = 'routine'): string {
+  return lane === 'routine' ? `deliver-${channel}` : `deliver-${channel}-urgent`;
 }
 
 /** BullMQ rejects ':' in job ids, and ids that look like integers: ours always start with a letter. */

@@ -1,7 +1,9 @@
 import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
 import type { ChannelId } from '../domain/notice.ts';
+import { laneOfPriority } from '../domain/severity.ts';
 import {
   type DeliverJobData,
+  type DeliverLane,
   DISPATCH_QUEUE,
   type DispatchJobData,
   deliverJobId,
@@ -53,7 +55,8 @@ export interface QueueSettings {
 /** The producer side of every queue, shared by the API (dispatch) and the dispatch worker (deliver). */
 export interface Queues {
   dispatch: Queue<DispatchJobData>;
-  deliver(channel: ChannelId): Queue<DeliverJobData>;
+  /** A channel's delivery queue on one lane (routine unless said). */
+  deliver(channel: ChannelId, lane?: DeliverLane): Queue<DeliverJobData>;
   enqueueDispatch(data: DispatchJobData, opts: { priority: number; delayMs?: number }): Promise<void>;
   enqueueDeliver(
     channel: ChannelId,
@@ -72,14 +75,15 @@ export function createQueues(settings: QueueSettings): Queues {
   const onError = settings.onError ?? (() => undefined);
   const dispatch = new Queue<DispatchJobData>(DISPATCH_QUEUE, base);
   dispatch.on('error', onError);
-  const deliverQueues = new Map<ChannelId, Queue<DeliverJobData>>();
+  const deliverQueues = new Map<string, Queue<DeliverJobData>>();
 
-  const deliver = (channel: ChannelId) => {
-    let q = deliverQueues.get(channel);
+  const deliver = (channel: ChannelId, lane: DeliverLane = 'routine') => {
+    const name = deliverQueueName(channel, lane);
+    let q = deliverQueues.get(name);
     if (!q) {
-      q = new Queue<DeliverJobData>(deliverQueueName(channel), base);
+      q = new Queue<DeliverJobData>(name, base);
       q.on('error', onError);
-      deliverQueues.set(channel, q);
+      deliverQueues.set(name, q);
     }
     return q;
   };
@@ -104,7 +108,7 @@ export function createQueues(settings: QueueSettings): Queues {
     },
     async enqueueDeliver(channel, batches, data, opts) {
       if (batches.length === 0) return;
-      await deliver(channel).addBulk(
+      await deliver(channel, laneOfPriority(opts.priority)).addBulk(
         batches.map((batch) => ({
           name: channel,
           data: { ...data, channel, batch },

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { DISPATCH_QUEUE } from '../../queue/names.ts';
+import { DELIVER_LANES, DISPATCH_QUEUE } from '../../queue/names.ts';
 import type { ConsolePageModule } from './console-routes.tsx';
 import type { ConsoleEnv } from './session.ts';
 
@@ -45,8 +45,10 @@ const boardHeaders: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
 
 function describeQueue(name: string): string {
   if (name === DISPATCH_QUEUE) return '通知ごとに配信先を割り出す / resolves each notice’s recipients';
-  const channel = name.replace(/^deliver-/, '');
-  return `${channel} チャネルへの配信 / deliveries to ${channel}`;
+  const [, channel, urgent] = /^deliver-(.+?)(-urgent)?$/.exec(name) ?? [, name];
+  return urgent
+    ? `${channel} チャネルへの緊急・警報の配信 / emergency and warning deliveries to ${channel}`
+    : `${channel} チャネルへの配信 / deliveries to ${channel}`;
 }
 
 /**
@@ -69,7 +71,8 @@ export const createQueuesBoard: ConsolePageModule = (ctx) => {
 
   // Delivery queues are made when first used; make every enabled channel's now so the board
   // shows a channel's queue before its first notice.
-  for (const channel of ctx.deps.channels.ids()) ctx.deps.queues.deliver(channel);
+  for (const channel of ctx.deps.channels.ids())
+    for (const lane of DELIVER_LANES) ctx.deps.queues.deliver(channel, lane);
   const serverAdapter = new HonoAdapter(serveStatic).setBasePath(QUEUES_BOARD_PATH);
   createBullBoard({
     queues: ctx.deps.queues
