@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
 import { DEFAULT_NOTICE_TEMPLATES_DIR } from './domain/load-notice-templates.ts';
 
+const CHANNEL_IDS = ['mail', 'cap', 'x', 'line', 'webhook', 'webpush'] as const;
+/** What WORKER_QUEUES may name: the dispatch queue, or a channel's delivery queue by the channel's id. */
+export const WORKER_QUEUE_NAMES = ['dispatch', ...CHANNEL_IDS] as const;
+export type WorkerQueue = (typeof WORKER_QUEUE_NAMES)[number];
+
 /**
  * The only reader of process.env. Every setting is parsed here once, so a bad value
  * stops start-up with one line naming the variable, instead of failing later mid-send.
@@ -11,6 +16,29 @@ const Env = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  // Set: Redis is found through Sentinel (REDIS_URL then gives only the master's user, password and db).
+  REDIS_SENTINELS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      s === undefined
+        ? undefined
+        : s
+            .split(',')
+            .map((h) => h.trim())
+            .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'host:port of each Sentinel, comma-separated'))
+        .min(1, 'host:port of each Sentinel, comma-separated')
+        .optional(),
+    ),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'the master name of `sentinel monitor <name> …`')
+    .optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
@@ -47,7 +75,35 @@ const Env = z.object({
         .map((c) => c.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['mail', 'cap', 'x', 'line', 'webhook', 'webpush'])).min(1, 'name at least one channel')),
+    .pipe(z.array(z.enum(CHANNEL_IDS)).min(1, 'name at least one channel')),
+  // Unset: every queue (dispatch and each channel in CHANNELS), as one machine runs them.
+  WORKER_QUEUES: z
+    .string()
+    .optional()
+    .transform((s) =>
+      s === undefined
+        ? undefined
+        : s
+            .split(',')
+            .map((q) => q.trim())
+            .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string())
+        .min(1, `name at least one of ${WORKER_QUEUE_NAMES.join(', ')}`)
+        .optional(),
+    )
+    .superRefine((queues, ctx) => {
+      const unknown = (queues ?? []).filter((q) => !(WORKER_QUEUE_NAMES as readonly string[]).includes(q));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${unknown.join(', ')}: not a queue; name dispatch or channels (${WORKER_QUEUE_NAMES.join(', ')})`,
+        });
+      }
+    })
+    .transform((queues) => queues as WorkerQueue[] | undefined),
   VAPID_PUBLIC_KEY: z
     .string()
     .regex(/^[A-Za-z0-9_-]{80,100}$/, 'a base64url P-256 public key')
@@ -115,6 +171,8 @@ const Env = z.object({
   MAIL_BATCH: z.coerce.number().int().min(1).max(1_000).default(100),
   MAIL_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(8),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
+  /** Caps every channel's recipients per delivery job; 1 is the one-job-per-recipient design the benchmark compares. */
+  DELIVERY_BATCH_LIMIT: z.coerce.number().int().min(1).max(1_000).optional(),
   EMERGENCY_APPROVALS: z.coerce.number().int().min(1).max(2).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -130,6 +188,7 @@ export const SECRET_SETTINGS = [
   'LINE_CHANNEL_ACCESS_TOKEN',
   'LINE_CHANNEL_SECRET',
   'VAPID_PRIVATE_KEY',
+  'REDIS_SENTINEL_PASSWORD',
 ] as const;
 /** Settings that are URLs, whose password (if any) is a secret. */
 export const URL_SETTINGS = ['SMTP_URL', 'DATABASE_URL', 'REDIS_URL'] as const;
@@ -154,6 +213,39 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
       code: 'custom',
       path: [env.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
       message: 'set both VAPID keys, or neither (Hibiki then makes a pair once and keeps it in the store)',
+    });
+  }
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_SENTINEL_NAME'],
+      message: 'REDIS_SENTINELS is set: name the master the Sentinels watch (sentinel monitor <name> …)',
+    });
+  }
+  if (!env.REDIS_SENTINELS && (env.REDIS_SENTINEL_NAME || env.REDIS_SENTINEL_PASSWORD)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_SENTINELS'],
+      message: 'REDIS_SENTINEL_NAME or REDIS_SENTINEL_PASSWORD is set: list the Sentinels as host:port,host:port',
+    });
+  }
+  if (env.REDIS_SENTINELS && env.REDIS_URL.startsWith('rediss:')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_URL'],
+      message:
+        'TLS (rediss://) through Sentinel is not supported: use redis:// with REDIS_SENTINELS, or a TLS REDIS_URL alone',
+    });
+  }
+  // A queue no channel fills would be an operator's typo: a worker waiting on it takes nothing.
+  const notEnabled = (env.WORKER_QUEUES ?? []).filter(
+    (q) => WORKER_QUEUE_NAMES.includes(q) && q !== 'dispatch' && !env.CHANNELS.includes(q),
+  );
+  if (notEnabled.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKER_QUEUES'],
+      message: `${notEnabled.join(', ')}: not in CHANNELS (${env.CHANNELS.join(',')}), so no job ever comes to that queue; name dispatch or an enabled channel`,
     });
   }
   if (env.CHANNELS.includes('line')) {
@@ -185,6 +277,18 @@ function toConfig(env: z.infer<typeof Env>) {
     host: env.HOST,
     publicBaseUrl,
     redisUrl: env.REDIS_URL,
+    /** Set: connect through these Sentinels to the master they name; see src/queue/redis-connection.ts. */
+    redisSentinel:
+      env.REDIS_SENTINELS && env.REDIS_SENTINEL_NAME
+        ? {
+            sentinels: env.REDIS_SENTINELS.map((hostPort) => {
+              const at = hostPort.lastIndexOf(':');
+              return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
+            }),
+            name: env.REDIS_SENTINEL_NAME,
+            password: env.REDIS_SENTINEL_PASSWORD,
+          }
+        : undefined,
     queuePrefix: env.QUEUE_PREFIX,
     databaseUrl: env.DATABASE_URL,
     databaseSchema: env.DATABASE_SCHEMA,
@@ -196,12 +300,18 @@ function toConfig(env: z.infer<typeof Env>) {
     city: { code: env.CITY_CODE, name: env.CITY_NAME, nameEn: env.CITY_NAME_EN },
     secret: env.HIBIKI_SECRET,
     channels: env.CHANNELS,
+    /**
+     * The queues a worker process takes jobs from (WORKER_QUEUES); unset: every queue,
+     * including a channel that a test or an embedding adds beside CHANNELS.
+     */
+    workerQueues: env.WORKER_QUEUES ? [...new Set(env.WORKER_QUEUES)] : undefined,
     delivery: {
       attempts: env.DELIVERY_ATTEMPTS,
       retryBaseMs: env.RETRY_BASE_MS,
       retryMaxMs: env.RETRY_MAX_MS,
       stalledIntervalMs: env.STALLED_INTERVAL_MS,
       concurrency: env.WORKER_CONCURRENCY,
+      batchLimit: env.DELIVERY_BATCH_LIMIT,
     },
     mail: { batch: env.MAIL_BATCH, connections: env.MAIL_CONNECTIONS },
     x: {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createCapChannel } from '../channels/cap/cap-channel.ts';
 import { createLineChannel } from '../channels/line/line-channel.ts';
 import { createMailChannel } from '../channels/mail/mail-channel.ts';
@@ -18,6 +18,7 @@ import type { NoticeTemplate } from './domain/notice-templates.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createQueues, type Queues } from './queue/queues.ts';
+import { createRedis } from './queue/redis-connection.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
 import { makeSecret } from './store/settings.ts';
@@ -119,7 +120,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   });
 
   // BullMQ needs maxRetriesPerRequest: null so blocking commands survive a Redis restart.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const redis = createRedis(config, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   const queues = createQueues({ connection: redis, prefix: config.queuePrefix, attempts: config.delivery.attempts });
   const metrics = createMetrics();
@@ -135,7 +136,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const vapid = config.channels.includes('webpush')
     ? await resolveVapidKeys(config.webpush, store.settings)
     : undefined;
-  const made = config.channels.map((id) => createChannel(id, config, store, logger.child({ channel: id }), vapid));
+  const made = config.channels
+    .map((id) => createChannel(id, config, store, logger.child({ channel: id }), vapid))
+    .map((c) => limitBatch(c, config.delivery.batchLimit));
   const channels = createChannelRegistry(overrides.channels ? overrides.channels(made, partial) : made);
 
   return {
@@ -148,4 +151,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       await db.close();
     },
   };
+}
+
+/** A channel whose jobs hold at most `limit` recipients (DELIVERY_BATCH_LIMIT). */
+function limitBatch(channel: Channel, limit: number | undefined): Channel {
+  return limit === undefined || channel.maxBatch <= limit ? channel : { ...channel, maxBatch: limit };
 }

@@ -14,7 +14,7 @@ import { createTokenRepo } from './store/tokens.ts';
 const USAGE = `Usage: hibiki <command>
 
   serve                  the staff API, public pages and feeds
-  worker                 the queue workers (dispatch and delivery)
+  worker                 the queue workers (dispatch and delivery; WORKER_QUEUES picks which)
   all                    both in one process (what npm start runs)
   migrate                bring the store to the newest schema
   token create --role author|approver|admin --name NAME
@@ -54,7 +54,16 @@ async function run(config: Config, roles: { api: boolean; worker: boolean }): Pr
   const logger = createLogger(config.logLevel);
   const deps = await createDeps(config, { logger });
   logger.info(
-    { store: safeUrl(config.databaseUrl), redis: safeUrl(config.redisUrl), channels: deps.channels.ids(), roles },
+    {
+      store: safeUrl(config.databaseUrl),
+      redis: config.redisSentinel
+        ? { sentinels: config.redisSentinel.sentinels, master: config.redisSentinel.name }
+        : safeUrl(config.redisUrl),
+      channels: deps.channels.ids(),
+      roles,
+      // Which queues this process takes (WORKER_QUEUES), so an operator can see every queue has a worker.
+      ...(roles.worker ? { queues: config.workerQueues ?? ['dispatch', ...deps.channels.ids()] } : {}),
+    },
     'hibiki starting',
   );
   const workers = roles.worker ? startWorkers(deps) : undefined;

@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import { createChannelRegistry } from '../channels/registry.ts';
 import type { Deps } from '../src/deps.ts';
 import { startLostJobSweeper } from '../src/queue/lost-job-sweeper.ts';
 import { createDeliverWorkers } from './deliver.ts';
@@ -16,12 +17,24 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
+/**
+ * Starts a worker on each queue WORKER_QUEUES names (every queue by default), so each
+ * channel's queue can have processes of its own. The dispatch worker still sees every
+ * enabled channel, since it writes the rows and jobs of all of them; a delivery worker
+ * needs only its own.
+ */
 export function startWorkers(deps: Deps): RunningWorkers {
   const stopping = new AbortController();
+  const named = deps.config.workerQueues;
+  const taken = new Set<string>(named ?? ['dispatch', ...deps.channels.ids()]);
+  const delivering = named
+    ? { ...deps, channels: createChannelRegistry(deps.channels.all().filter((c) => taken.has(c.id))) }
+    : deps;
   const workers: Worker[] = [
-    createDispatchWorker(deps, { stopping: stopping.signal }),
-    ...createDeliverWorkers(deps, { stopping: stopping.signal }),
+    ...(taken.has('dispatch') ? [createDispatchWorker(deps, { stopping: stopping.signal })] : []),
+    ...createDeliverWorkers(delivering, { stopping: stopping.signal }),
   ];
+  // Whatever queues it takes, every worker process may sweep: the sweep only adds jobs, to any queue.
   const sweeper = startLostJobSweeper(deps);
   for (const worker of workers) {
     const log = deps.logger.child({ queue: worker.name });
