@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { NoticeView } from '../../src/domain/notice.ts';
 import { reportResult } from '../report.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
+import { createLineHttp, type LineHttpAnswer, lineHttpOverFetch } from './line-http.ts';
 import { LINE_LIMITS, type LineRendered, renderLineMessages } from './line-message.ts';
 
 export type { LineRendered };
@@ -22,7 +23,7 @@ export interface LineOptions {
 
 export interface LineDeps {
   logger: Logger;
-  /** Injected for tests and proxies; the global fetch by default. */
+  /** Injected for tests and proxies; by default a keep-alive node:http(s) client of the channel's own (line-http.ts). */
   fetch?: typeof fetch;
 }
 
@@ -55,7 +56,7 @@ export function lineRetryKey(deliveryKey: string, part = ''): string {
 
 interface LineAnswer {
   status: number;
-  headers: Headers;
+  headers: LineHttpAnswer['headers'];
   body: unknown;
 }
 
@@ -69,7 +70,7 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
     throw new ChannelError('line', 'permanent', `LINE_API_BASE_URL is not a URL: ${baseUrl}`);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const doFetch = deps.fetch ?? fetch;
+  const lineHttp = deps.fetch ? lineHttpOverFetch(deps.fetch) : createLineHttp();
   const maxBatch = Math.max(1, Math.min(LINE_LIMITS.recipientsPerMulticast, options.batch ?? 500));
 
   /** One HTTP request to LINE. Network failures and timeouts become retryable ChannelErrors; any answer is returned. */
@@ -85,16 +86,15 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     if (init.retryKey) headers['x-line-retry-key'] = init.retryKey;
     try {
-      const res = await doFetch(`${baseUrl}${path}`, {
+      const res = await lineHttp(`${baseUrl}${path}`, {
         method,
         headers,
         signal,
         ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       });
-      const text = await res.text();
-      let body: unknown = text;
+      let body: unknown = res.text;
       try {
-        body = text ? JSON.parse(text) : {};
+        body = res.text ? JSON.parse(res.text) : {};
       } catch {
         // LINE answers JSON; a proxy's HTML error page is kept as text for the message.
       }
@@ -107,7 +107,11 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
         // LINE may have accepted it: the retry carries the same X-Line-Retry-Key, so nobody gets it twice.
         throw new ChannelError('line', 'retryable', `LINE did not answer ${what} within ${timeoutMs} ms`, { cause });
       }
-      const code = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
+      // node:http puts the socket's code on the error; fetch on its cause.
+      const code =
+        (cause as { code?: string }).code ??
+        (cause as { cause?: { code?: string } }).cause?.code ??
+        (cause as Error).name;
       throw new ChannelError(
         'line',
         'retryable',
@@ -290,6 +294,10 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
       const answer = await call('GET', '/v2/bot/message/quota', 'the start-up check');
       if (answer.status !== 200) throw failure(answer, 'the start-up check');
     },
+
+    async close() {
+      lineHttp.close();
+    },
   };
 }
 
@@ -321,7 +329,7 @@ function redact(s: string): string {
 }
 
 /** Seconds or an HTTP date, as Retry-After allows; undefined when absent or unreadable. */
-function retryAfterMs(headers: Headers): number | undefined {
+function retryAfterMs(headers: LineAnswer['headers']): number | undefined {
   const value = headers.get('retry-after');
   if (!value) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;

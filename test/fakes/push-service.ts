@@ -148,6 +148,8 @@ export interface PushService {
   readonly maxInFlight: number;
   /** TLS connections opened so far (a keep-alive sender opens few). */
   readonly connections: number;
+  /** Distinct VAPID tokens (Authorization headers) that verified so far: a sender that reuses its JWT shows few. */
+  readonly vapidTokens: number;
   /** Resolves once `count` messages were accepted in all; rejects after timeoutMs saying how many came. */
   waitFor(count: number, timeoutMs?: number): Promise<PushMessage[]>;
   reset(): void;
@@ -508,6 +510,9 @@ export async function startPushService(options: PushServiceOptions = {}): Promis
     },
     get connections() {
       return connections;
+    },
+    get vapidTokens() {
+      return verified.size;
     },
     waitFor(count, timeoutMs = 20_000) {
       if (messages.length >= count) return Promise.resolve(read());
