@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { DELIVER_LANES } from '../../src/queue/names.ts';
 import { postNotice, staffClient } from '../helpers/api.ts';
 import { tally, waitForDeliveries } from '../helpers/seed.ts';
 import { waitUntil } from '../helpers/wait.ts';
@@ -236,7 +237,9 @@ async function settle(fx: FanOut): Promise<void> {
 async function heldBatches(fx: FanOut): Promise<PerChannel<number[]> & { dispatch: boolean }> {
   const held = { mail: [] as number[], line: [] as number[], webpush: [] as number[], dispatch: false };
   for (const channel of FAN_OUT_CHANNELS) {
-    held[channel] = (await fx.deps.queues.deliver(channel).getActive()).map((job) => job.data.batch);
+    // On both lanes: this test's warning goes on the urgent one.
+    const lanes = await Promise.all(DELIVER_LANES.map((lane) => fx.deps.queues.deliver(channel, lane).getActive()));
+    held[channel] = lanes.flat().map((job) => job.data.batch);
   }
   held.dispatch = (await fx.deps.queues.dispatch.getActiveCount()) > 0;
   return held;

@@ -23,6 +23,8 @@ export async function seedContacts(
   channel: Extract<ChannelId, 'mail' | 'line' | 'webpush'>,
   contacts: BulkContact[],
   topics: string[] = ['disaster'],
+  /** The districts the residents chose; none is the whole city. */
+  areas: string[] = [],
 ): Promise<number[]> {
   const k = deps.store.db.kysely;
   const at = new Date().toISOString();
@@ -59,6 +61,12 @@ export async function seedContacts(
         await tx
           .insertInto('subscriber_topics')
           .values(subscriberIds.flatMap((subscriber_id) => topics.map((topic) => ({ subscriber_id, topic }))))
+          .execute();
+      }
+      if (areas.length > 0) {
+        await tx
+          .insertInto('subscriber_areas')
+          .values(subscriberIds.flatMap((subscriber_id) => areas.map((area) => ({ subscriber_id, area }))))
           .execute();
       }
       if (channel === 'webpush') {

@@ -35,14 +35,19 @@ function pinoLevel(line: string): number | undefined {
 export function startHibiki(
   command: string | string[],
   env: Record<string, string>,
-  options: { nodeArgs?: string[]; cwd?: string } = {},
+  options: {
+    nodeArgs?: string[];
+    cwd?: string;
+    /** The level the child logs at; a benchmark runs at a deployment's level, as debug lines cost time. */
+    logLevel?: string;
+  } = {},
 ): HibikiProcess {
   const args = Array.isArray(command) ? command : [command];
   recordSecrets(env);
   const shown = LEVEL_NUMBER[env.LOG_LEVEL ?? 'info'] ?? LEVEL_NUMBER.info ?? 30;
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: TEST_LOG_LEVEL },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: options.logLevel ?? TEST_LOG_LEVEL },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   mkdirSync(logDir(), { recursive: true });
