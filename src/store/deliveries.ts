@@ -88,6 +88,12 @@ function updateQueuedEach<T extends { id: number }>(
   value: (row: T) => string | null,
   set: RawBuilder<unknown>,
 ) {
+  const first = rows[0] === undefined ? null : value(rows[0]);
+  if (rows.every((r) => value(r) === first)) {
+    // One value for all (a LINE multicast's request id, a batch's one reason): no join needed.
+    return sql`update deliveries set ${set}, ${sql.ref(column)} = ${first}
+      where id in (${sql.join(rows.map((r) => r.id))}) and status = 'queued'`.execute(k);
+  }
   const values = sql.join(rows.map((r) => sql`(cast(${r.id} as bigint), cast(${value(r)} as text))`));
   return sql`with v (id, value) as (values ${values})
     update deliveries set ${set}, ${sql.ref(column)} = v.value
