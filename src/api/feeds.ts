@@ -6,10 +6,12 @@ import type { Links } from '../domain/links.ts';
 import type { CapMessageRecord, CapMessageRepo } from '../store/cap-messages.ts';
 
 export interface FeedRoutesDeps {
-  capMessages: Pick<CapMessageRepo, 'get' | 'listActive' | 'listActiveIdentifiers' | 'lastModified'>;
+  capMessages: Pick<CapMessageRepo, 'get' | 'listActive' | 'feedVersion' | 'localWrites'>;
   links: Links;
   city: { code: string; name: string; nameEn: string };
   now?: () => Date;
+  /** How long the feed's version, once read from the store, is trusted (FEED_RECHECK_MS). */
+  recheckMs?: number;
 }
 
 /**
@@ -28,6 +30,18 @@ const CAP_FILE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 const SUMMARY_MAX = 500;
 const SUMMARY_CACHE_MAX = 1000;
+
+/**
+ * How long this process trusts the feed's version it last read from the store. Aggregators
+ * poll the feed thousands of times a second between changes, so each process reads the
+ * store at most this often (and at once after its own writes, or when a message's expiry
+ * passes); another API process's new message shows here within this time.
+ */
+export const FEED_RECHECK_MS = 200;
+/** CAP files kept in memory, most recently asked first; they never change once stored. */
+const CAP_FILE_CACHE_BYTES = 16 * 1024 * 1024;
+
+const utf8 = new TextEncoder();
 
 /** Shared with the notices feed (src/api/notices-feed.ts): entities escaped, never string templates. */
 export const atomBuilder = new XMLBuilder({
@@ -67,6 +81,8 @@ export const sha256 = (text: string): string => createHash('sha256').update(text
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison. */
 function etagMatches(header: string, etag: string): boolean {
+  // What a poller sends back nearly every time: the ETag it was given, alone.
+  if (header === etag) return true;
   if (header.trim() === '*') return true;
   const bare = (tag: string) => tag.trim().replace(/^W\//, '');
   return header.split(',').some((tag) => bare(tag) === bare(etag));
@@ -87,6 +103,43 @@ export function isNotModified(c: Context, etag: string, lastModified: Date | nul
 function notFound(c: Context, what: string) {
   c.header('Cache-Control', 'no-cache');
   return c.json({ error: { code: 'not_found', message: `${what} が見つかりません (${what} not found)` } }, 404);
+}
+
+interface CapFile {
+  etag: string;
+  createdAt: Date;
+  lastModified: string;
+  xml: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * Stored CAP messages never change (a new revision has a new identifier) and are never
+ * deleted, so a file once read can be served from memory for good; over the byte budget
+ * the least recently asked go first.
+ */
+function createCapFileCache(maxBytes: number) {
+  const files = new Map<string, CapFile>();
+  let bytes = 0;
+  return {
+    get(identifier: string): CapFile | undefined {
+      const file = files.get(identifier);
+      if (file) {
+        files.delete(identifier);
+        files.set(identifier, file);
+      }
+      return file;
+    },
+    set(identifier: string, file: CapFile) {
+      if (files.has(identifier) || file.xml.byteLength > maxBytes) return;
+      files.set(identifier, file);
+      bytes += file.xml.byteLength;
+      for (const [oldest, old] of files) {
+        if (bytes <= maxBytes) break;
+        files.delete(oldest);
+        bytes -= old.xml.byteLength;
+      }
+    },
+  };
 }
 
 /**
@@ -118,31 +171,84 @@ export function createFeedRoutes(deps: FeedRoutesDeps): Hono {
 
   const app = new Hono();
 
-  app.get('/feeds/cap.atom', async (c) => {
-    const at = now();
-    // Two light queries decide a 304 before any XML is read.
-    const [lastModified, identifiers] = await Promise.all([
-      deps.capMessages.lastModified(at),
-      deps.capMessages.listActiveIdentifiers(at),
-    ]);
-    const etag = `"${sha256(JSON.stringify([feedIdentity, lastModified?.toISOString() ?? null, identifiers]))}"`;
-    c.header('ETag', etag);
-    c.header('Cache-Control', FEED_CACHE_CONTROL);
-    // Last-Modified has one-second resolution: while its second is still open a second
-    // change could follow within it, and a client holding that date would get a wrong 304.
-    if (lastModified && wholeSecond(lastModified.getTime()) < wholeSecond(at.getTime())) {
-      c.header('Last-Modified', lastModified.toUTCString());
-    }
-    if (isNotModified(c, etag, lastModified)) return c.body(null, 304);
+  /**
+   * The feed as of one reading of the store: its ETag, and its XML once a full GET asks.
+   * It holds while no expiry is passed, this process has archived nothing since, and
+   * recheckMs has not gone by; then the store is read again, and the XML is kept when the
+   * ETag did not move.
+   */
+  interface FeedState {
+    at: Date;
+    validUntil: number;
+    writes: number;
+    etag: string;
+    lastModified: Date | null;
+    /**
+     * Last-Modified has one-second resolution: while its second was still open when the
+     * store was read, a second change could follow within it, and a client holding that
+     * date would get a wrong 304. So none is sent then.
+     */
+    lastModifiedHeader: string | null;
+    identifiers: string[];
+    /** The XML, once built and found to match the identifiers read. */
+    xml?: Uint8Array<ArrayBuffer>;
+    building?: Promise<Uint8Array<ArrayBuffer>>;
+  }
+  const recheckMs = deps.recheckMs ?? FEED_RECHECK_MS;
+  let state: FeedState | undefined;
+  // One reading of the store at a time: the requests that find the state stale wait for it together.
+  let reading: { writes: number; state: Promise<FeedState> } | undefined;
 
-    const records = await deps.capMessages.listActive(at);
+  const holds = (s: FeedState, t: number, writes: number) =>
+    s.writes === writes && t >= s.at.getTime() && t < s.validUntil;
+
+  async function read(at: Date, writes: number): Promise<FeedState> {
+    const version = await deps.capMessages.feedVersion(at);
+    const etag = `"${sha256(JSON.stringify([feedIdentity, version.lastModified?.toISOString() ?? null, version.identifiers]))}"`;
+    const until = at.getTime() + recheckMs;
+    const next: FeedState = {
+      at,
+      validUntil: version.nextExpiry ? Math.min(until, version.nextExpiry.getTime()) : until,
+      writes,
+      etag,
+      lastModified: version.lastModified,
+      lastModifiedHeader:
+        version.lastModified && wholeSecond(version.lastModified.getTime()) < wholeSecond(at.getTime())
+          ? version.lastModified.toUTCString()
+          : null,
+      identifiers: version.identifiers,
+    };
+    // The same ETag is the same feed: its XML, if built, still holds. (A slower reading
+    // may land after a newer one; its state then fails holds() and costs one more reading.)
+    if (state?.etag === etag && state.xml) next.xml = state.xml;
+    state = next;
+    return next;
+  }
+
+  async function currentFeed(at: Date): Promise<FeedState> {
+    const writes = deps.capMessages.localWrites();
+    if (state && holds(state, at.getTime(), writes)) return state;
+    if (reading?.writes !== writes) {
+      const pending = { writes, state: read(at, writes) };
+      reading = pending;
+      // A failed reading (the store away) is not kept: the next request tries again.
+      const done = () => {
+        if (reading === pending) reading = undefined;
+      };
+      pending.state.then(done, done);
+    }
+    return reading.state;
+  }
+
+  async function buildFeed(s: FeedState): Promise<{ xml: Uint8Array<ArrayBuffer>; identifiers: string[] }> {
+    const records = await deps.capMessages.listActive(s.at);
     const feed = {
       '@_xmlns': 'http://www.w3.org/2005/Atom',
       '@_xml:lang': 'ja',
       id: feedUrl,
       title: feedTitle,
       subtitle: `${deps.city.name}が発表する有効な警報・避難情報など (CAP 1.2)。Active alerts and notices issued by ${deps.city.nameEn}.`,
-      updated: formatCapTime(lastModified ?? new Date(0)),
+      updated: formatCapTime(s.lastModified ?? new Date(0)),
       author: { name: `${deps.city.name} (${deps.city.nameEn})` },
       link: { '@_rel': 'self', '@_type': 'application/atom+xml', '@_href': feedUrl },
       generator: 'Hibiki',
@@ -162,21 +268,64 @@ export function createFeedRoutes(deps: FeedRoutesDeps): Hono {
       }),
     };
     const xml = atomBuilder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, feed }) as string;
-    return c.body(xml, 200, { 'Content-Type': ATOM_CONTENT_TYPE });
+    return { xml: utf8.encode(xml), identifiers: records.map((r) => r.identifier) };
+  }
+
+  /**
+   * The feed's XML for a state, built once and kept. When a message came or went between
+   * the state's reading and the list (its identifiers differ), the XML is newer than the
+   * ETag: it is served to the requests waiting for it but not kept, and the next request
+   * reads the store again.
+   */
+  function feedXml(s: FeedState): Promise<Uint8Array<ArrayBuffer>> {
+    if (s.xml) return Promise.resolve(s.xml);
+    if (s.building) return s.building;
+    const building = buildFeed(s).then(({ xml, identifiers }) => {
+      if (identifiers.join('\n') === s.identifiers.join('\n')) s.xml = xml;
+      else s.validUntil = 0;
+      return xml;
+    });
+    s.building = building;
+    const done = () => {
+      if (s.building === building) s.building = undefined;
+    };
+    building.then(done, done);
+    return building;
+  }
+
+  app.get('/feeds/cap.atom', async (c) => {
+    const s = await currentFeed(now());
+    c.header('ETag', s.etag);
+    c.header('Cache-Control', FEED_CACHE_CONTROL);
+    if (s.lastModifiedHeader) c.header('Last-Modified', s.lastModifiedHeader);
+    if (isNotModified(c, s.etag, s.lastModified)) return c.body(null, 304);
+    return c.body(await feedXml(s), 200, { 'Content-Type': ATOM_CONTENT_TYPE });
   });
+
+  const capFiles = createCapFileCache(CAP_FILE_CACHE_BYTES);
 
   app.get('/feeds/cap/:file', async (c) => {
     const file = c.req.param('file');
     const identifier = /^([^\s,&<]+)\.xml$/.exec(file)?.[1];
-    const record = identifier ? await deps.capMessages.get(identifier) : null;
-    if (!record) return notFound(c, file);
-
-    const etag = `"${sha256(record.xml)}"`;
-    c.header('ETag', etag);
+    if (!identifier) return notFound(c, file);
+    let cached = capFiles.get(identifier);
+    if (!cached) {
+      const record = await deps.capMessages.get(identifier);
+      // Not kept when unknown: the message may be archived a moment later.
+      if (!record) return notFound(c, file);
+      cached = {
+        etag: `"${sha256(record.xml)}"`,
+        createdAt: record.createdAt,
+        lastModified: record.createdAt.toUTCString(),
+        xml: utf8.encode(record.xml),
+      };
+      capFiles.set(identifier, cached);
+    }
+    c.header('ETag', cached.etag);
     c.header('Cache-Control', CAP_FILE_CACHE_CONTROL);
-    c.header('Last-Modified', record.createdAt.toUTCString());
-    if (isNotModified(c, etag, record.createdAt)) return c.body(null, 304);
-    return c.body(record.xml, 200, { 'Content-Type': CAP_CONTENT_TYPE, 'X-Content-Type-Options': 'nosniff' });
+    c.header('Last-Modified', cached.lastModified);
+    if (isNotModified(c, cached.etag, cached.createdAt)) return c.body(null, 304);
+    return c.body(cached.xml, 200, { 'Content-Type': CAP_CONTENT_TYPE, 'X-Content-Type-Options': 'nosniff' });
   });
 
   return app;

@@ -28,6 +28,24 @@ export interface CapMessageRepo extends CapArchive {
    * already passed, whichever is later; null for an empty archive.
    */
   lastModified(now: Date): Promise<Date | null>;
+  /**
+   * Everything the feed's content depends on as of `now`, for a cache of the feed to know
+   * whether it still holds: lastModified, the active identifiers, and the next expiry still
+   * ahead (of any message, since any expiry moves lastModified), after which it may differ.
+   */
+  feedVersion(now: Date, limit?: number): Promise<FeedVersion>;
+  /**
+   * How many messages this repo object has archived so far. A cache of the feed in the
+   * same process (`hibiki all`) drops itself at once when this moves; writes of other
+   * processes it still has to find in the store.
+   */
+  localWrites(): number;
+}
+
+export interface FeedVersion {
+  lastModified: Date | null;
+  identifiers: string[];
+  nextExpiry: Date | null;
 }
 
 /** Enough for every notice active at once in a city; the feed shows the newest. */
@@ -55,6 +73,7 @@ function toRecord(row: Selectable<CapMessagesTable>): CapMessageRecord {
 export function createCapMessageRepo(db: Db, options: { clock?: () => Date } = {}): CapMessageRepo {
   const clock = options.clock ?? (() => new Date());
   const k = db.kysely;
+  let writes = 0;
 
   // The latest revision of each notice that has not expired; NOT EXISTS uses the
   // (notice_id, revision) index.
@@ -74,6 +93,31 @@ export function createCapMessageRepo(db: Db, options: { clock?: () => Date } = {
       .orderBy('m.sent_at', 'desc')
       .orderBy('m.identifier', 'desc');
 
+  const activeIdentifiers = async (now: Date, limit = FEED_LIMIT): Promise<string[]> => {
+    const rows = await active(now).select('m.identifier').limit(limit).execute();
+    return rows.map((r) => r.identifier);
+  };
+
+  /** The feed's last change as of `now` (see lastModified) and the first expiry after `now`. */
+  async function times(now: Date): Promise<{ lastModified: Date | null; nextExpiry: Date | null }> {
+    const iso = now.toISOString();
+    const row = await k
+      .selectFrom('cap_messages')
+      .select((eb) => [
+        eb.fn.max('created_at').as('archived'),
+        eb.fn.max(eb.case().when('expires_at', '<=', iso).then(eb.ref('expires_at')).else(null).end()).as('expired'),
+        eb.fn.min(eb.case().when('expires_at', '>', iso).then(eb.ref('expires_at')).else(null).end()).as('next'),
+      ])
+      .executeTakeFirst();
+    const last = [row?.archived, row?.expired]
+      .filter((t): t is string => typeof t === 'string')
+      .map((t) => Date.parse(t));
+    return {
+      lastModified: last.length === 0 ? null : new Date(Math.max(...last)),
+      nextExpiry: typeof row?.next === 'string' ? new Date(row.next) : null,
+    };
+  }
+
   return {
     async put(record) {
       const inserted = await k
@@ -90,7 +134,10 @@ export function createCapMessageRepo(db: Db, options: { clock?: () => Date } = {
         })
         .onConflict((oc) => oc.column('identifier').doNothing())
         .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return;
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+        writes++;
+        return;
+      }
       const existing = await k
         .selectFrom('cap_messages')
         .select(['notice_id', 'revision'])
@@ -118,24 +165,18 @@ export function createCapMessageRepo(db: Db, options: { clock?: () => Date } = {
       return rows.map(toRecord);
     },
 
-    async listActiveIdentifiers(now, limit = FEED_LIMIT) {
-      const rows = await active(now).select('m.identifier').limit(limit).execute();
-      return rows.map((r) => r.identifier);
+    listActiveIdentifiers: activeIdentifiers,
+
+    lastModified: async (now) => (await times(now)).lastModified,
+
+    async feedVersion(now, limit = FEED_LIMIT) {
+      const [{ lastModified, nextExpiry }, identifiers] = await Promise.all([
+        times(now),
+        activeIdentifiers(now, limit),
+      ]);
+      return { lastModified, identifiers, nextExpiry };
     },
 
-    async lastModified(now) {
-      const iso = now.toISOString();
-      const row = await k
-        .selectFrom('cap_messages')
-        .select((eb) => [
-          eb.fn.max('created_at').as('archived'),
-          eb.fn.max(eb.case().when('expires_at', '<=', iso).then(eb.ref('expires_at')).else(null).end()).as('expired'),
-        ])
-        .executeTakeFirst();
-      const times = [row?.archived, row?.expired]
-        .filter((t): t is string => typeof t === 'string')
-        .map((t) => Date.parse(t));
-      return times.length === 0 ? null : new Date(Math.max(...times));
-    },
+    localWrites: () => writes,
   };
 }

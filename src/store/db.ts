@@ -17,7 +17,7 @@ import { markIfStoreUnavailable } from './store-errors.ts';
 export type Dialect = 'sqlite' | 'postgres';
 
 /** Prepared statements kept per SQLite connection. */
-const STATEMENT_CACHE_SIZE = 200;
+const STATEMENT_CACHE_SIZE = 32;
 
 /**
  * Kysely prepares every query anew; a worker sends the same few statements (a batch's

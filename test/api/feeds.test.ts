@@ -8,12 +8,14 @@ import { type CapMessageRepo, createCapMessageRepo } from '../../src/store/cap-m
 import {
   CAP_TEST_OPTIONS,
   CAP_TEST_SENT,
+  capIdentifier,
   earlierRevisions,
   insertNoticeRow,
   makeCapNotice,
 } from '../helpers/cap-notice.ts';
 import { validateCap } from '../helpers/cap-schema.ts';
-import { createTestDb, type TestDb } from '../helpers/db.ts';
+import { createTestDb, STORE_KINDS, type TestDb } from '../helpers/db.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const BASE = 'https://hibiki.city.kikuchi.example';
 const links = createLinks(BASE, 'a-test-secret-that-is-long-enough-000');
@@ -264,5 +266,124 @@ describe('CAP feed routes', () => {
       expect(body.error.code).toBe('not_found');
       expect(body.error.message).toContain('見つかりません');
     });
+  });
+});
+
+describe.each(STORE_KINDS)('CAP feed kept in memory between readings of the store (%s)', (kind) => {
+  const RECHECK_MS = 300;
+  let db: TestDb;
+  /** This API process's view of the store, counted. */
+  let here: CapMessageRepo;
+  /** Another process (a worker, a second API process) writing to the same store. */
+  let elsewhere: CapMessageRepo;
+  let readings = 0;
+  let lists = 0;
+  let app: ReturnType<typeof createFeedRoutes>;
+
+  // Real time: the freshness interval runs on the clock, as in a deployment.
+  const message = async (
+    repo: CapMessageRepo,
+    id: string,
+    title: string,
+    expiresAt = new Date(Date.now() + 3600_000),
+  ) => {
+    await insertNoticeRow(db, id);
+    const built = buildCapMessage(makeCapNotice({ id, title, sentAt: new Date(), expiresAt }), CAP_TEST_OPTIONS);
+    await repo.put({ ...built });
+  };
+  const titles = async (headers: Record<string, string> = {}) => {
+    const res = await app.request('/feeds/cap.atom', { headers });
+    return { res, titles: res.status === 200 ? (parseAtom(await res.text()).entry ?? []).map((e) => e.title) : [] };
+  };
+
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    const repo = createCapMessageRepo(db);
+    here = {
+      ...repo,
+      feedVersion: (...args) => {
+        readings++;
+        return repo.feedVersion(...args);
+      },
+      listActive: (...args) => {
+        lists++;
+        return repo.listActive(...args);
+      },
+    };
+    elsewhere = createCapMessageRepo(db);
+    await message(elsewhere, 'n0first', '最初のお知らせ');
+    app = createFeedRoutes({ capMessages: here, links, city, recheckMs: RECHECK_MS });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('answers many polls from one reading of the store and builds the XML once', async () => {
+    const first = await titles();
+    expect(first.titles).toEqual(['最初のお知らせ']);
+    const etag = first.res.headers.get('etag') ?? '';
+    readings = 0;
+    lists = 0;
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        app.request('/feeds/cap.atom', i % 2 ? { headers: { 'If-None-Match': etag } } : {}),
+      ),
+    );
+    expect(answers.map((r) => r.status).sort()).toEqual([...Array(25).fill(200), ...Array(25).fill(304)]);
+    expect(new Set(await Promise.all(answers.filter((r) => r.status === 200).map((r) => r.text()))).size).toBe(1);
+    expect(readings).toBeLessThanOrEqual(1);
+    expect(lists).toBe(0);
+  });
+
+  it('shows a message another process archived within the interval, and a conditional poll gets it', async () => {
+    const before = await titles();
+    const etag = before.res.headers.get('etag') ?? '';
+    const archivedAt = Date.now();
+    await message(elsewhere, 'n0other', '別のプロセスが書いたお知らせ');
+    const seen = await waitUntil(
+      'the other process’s message in the feed',
+      async () => {
+        const now = await titles({ 'If-None-Match': etag });
+        return now.res.status === 200 && now.titles.includes('別のプロセスが書いたお知らせ') ? Date.now() : undefined;
+      },
+      5_000,
+      20,
+    );
+    // "Within about a second" on every API process, with room for a slow CI machine.
+    expect(seen - archivedAt).toBeLessThan(RECHECK_MS + 1000);
+  });
+
+  it('shows a message this process archived at once', async () => {
+    await titles();
+    await message(here, 'n0here', 'このプロセスが書いたお知らせ');
+    expect((await titles()).titles).toContain('このプロセスが書いたお知らせ');
+  });
+
+  it('serves a CAP file archived after a 404 for it: an unknown file is not kept', async () => {
+    const path = `/feeds/cap/${capIdentifier('n0later', 1)}.xml`;
+    expect((await app.request(path)).status).toBe(404);
+    await message(elsewhere, 'n0later', '後から届いたお知らせ');
+    const res = await app.request(path);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe((await elsewhere.get(capIdentifier('n0later', 1)))?.xml);
+    expect((await app.request(path, { headers: { 'If-None-Match': res.headers.get('etag') ?? '' } })).status).toBe(304);
+  });
+
+  it('drops a message when its expiry passes, without waiting for the interval', async () => {
+    // An interval far longer than the test: only the expiry itself can make the feed change.
+    const slow = createFeedRoutes({ capMessages: here, links, city, recheckMs: 60_000 });
+    await message(elsewhere, 'n0brief', 'すぐ終わるお知らせ', new Date(Date.now() + 2000));
+    // CAP times have whole seconds: the stored expiry is the one that counts.
+    const expiresAt = (await elsewhere.get(capIdentifier('n0brief', 1)))?.expiresAt ?? new Date(0);
+    const shown = async () => (await (await slow.request('/feeds/cap.atom')).text()).includes('すぐ終わるお知らせ');
+    expect(await shown()).toBe(true);
+    const gone = await waitUntil(
+      'the brief message gone',
+      async () => ((await shown()) ? undefined : Date.now()),
+      5_000,
+      20,
+    );
+    expect(gone).toBeGreaterThanOrEqual(expiresAt.getTime());
+    expect(gone - expiresAt.getTime()).toBeLessThan(1000);
   });
 });

@@ -47,7 +47,12 @@ export function startHibiki(
   const shown = LEVEL_NUMBER[env.LOG_LEVEL ?? 'info'] ?? LEVEL_NUMBER.info ?? 30;
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: options.logLevel ?? TEST_LOG_LEVEL },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...env,
+      LOG_LEVEL: options.logLevel ?? TEST_LOG_LEVEL,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   mkdirSync(logDir(), { recursive: true });

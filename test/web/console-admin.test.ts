@@ -339,7 +339,9 @@ describe('console: Bull Board at /console/queues over HTTP', () => {
       queues: { name: string; readOnlyMode: boolean; counts: Record<string, number> }[];
     };
     const names = body.queues.map((q) => q.name).sort();
-    expect(names).toEqual(['dispatch', ...hibiki.deps.channels.ids().map((id) => `deliver-${id}`)].sort());
+    expect(names).toEqual(
+      ['dispatch', ...hibiki.deps.channels.ids().flatMap((id) => [`deliver-${id}`, `deliver-${id}-urgent`])].sort(),
+    );
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
     expect(body.queues.find((q) => q.name === 'dispatch')?.counts.prioritized).toBe(1);
   });

@@ -45,8 +45,9 @@ const boardHeaders: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
 
 function describeQueue(name: string): string {
   if (name === DISPATCH_QUEUE) return '通知ごとに配信先を割り出す / resolves each notice’s recipients';
-  const [, channel, urgent] = /^deliver-(.+?)(-urgent)?$/.exec(name) ?? [, name];
-  return urgent
+  const match = /^deliver-(.+?)(-urgent)?$/.exec(name);
+  const channel = match?.[1] ?? name;
+  return match?.[2]
     ? `${channel} チャネルへの緊急・警報の配信 / emergency and warning deliveries to ${channel}`
     : `${channel} チャネルへの配信 / deliveries to ${channel}`;
 }
