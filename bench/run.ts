@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { apiLoad } from './api-load.ts';
 import { type CityRunFigures, type CityWideResult, cityWide } from './city-wide.ts';
@@ -416,26 +416,57 @@ async function scenarioMulti() {
   return r;
 }
 
+const ORDER = ['city', 'per-recipient', 'growth', 'emergency', 'feed', 'api', 'multi'];
+
+/**
+ * Runs one scenario and keeps its summary rows in <scenario>.summary.json, so a run of
+ * some scenarios (--only) updates their rows of summary.md and keeps the others'.
+ */
+async function scenario<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
+  if (!wanted(name)) return undefined;
+  const from = summary.length;
+  const result = await run();
+  results[name] = result;
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(
+    resolve(RESULTS, `${name}.summary.json`),
+    `${JSON.stringify({ profile: PROFILE.name, at: new Date().toISOString(), rows: summary.slice(from) }, null, 2)}\n`,
+  );
+  return result;
+}
+
 const started = Date.now();
 console.log(`Hibiki benchmarks, ${PROFILE.name} profile (node ${process.version}); results in ${RESULTS}`);
-let city: Record<string, CityWideResult> | undefined;
-if (wanted('city')) results.city = city = await scenarioCity();
-if (wanted('per-recipient')) results.perRecipient = await scenarioPerRecipient(city?.sqlite);
-if (wanted('growth')) results.growth = await scenarioGrowth(city?.sqlite);
-if (wanted('emergency')) results.emergency = await scenarioEmergency();
-if (wanted('feed')) results.feed = await scenarioFeed();
-if (wanted('api')) results.api = await scenarioApi();
-if (wanted('multi')) results.multi = await scenarioMulti();
+const city = await scenario('city', scenarioCity);
+await scenario('per-recipient', () => scenarioPerRecipient(city?.sqlite));
+await scenario('growth', () => scenarioGrowth(city?.sqlite));
+await scenario('emergency', scenarioEmergency);
+await scenario('feed', scenarioFeed);
+await scenario('api', scenarioApi);
+await scenario('multi', scenarioMulti);
 
-mkdirSync(RESULTS, { recursive: true });
-const table = summaryMarkdown(summary);
+const kept = ORDER.flatMap((name) => {
+  try {
+    const saved = JSON.parse(readFileSync(resolve(RESULTS, `${name}.summary.json`), 'utf8')) as {
+      profile: string;
+      rows: SummaryEntry[];
+    };
+    return saved.rows.map((row) =>
+      saved.profile === PROFILE.name ? row : { ...row, scenario: `${row.scenario} [${saved.profile}]` },
+    );
+  } catch {
+    return [];
+  }
+});
+const table = summaryMarkdown(kept);
 writeFileSync(
   resolve(RESULTS, 'summary.md'),
-  `# Hibiki benchmarks (${PROFILE.name} profile)\n\n${new Date().toISOString()}, node ${process.version}, ` +
-    `${Math.round((Date.now() - started) / 60_000)} min\n\n${table}\n`,
+  `# Hibiki benchmarks (${PROFILE.name} profile)\n\n${new Date().toISOString()}, node ${process.version}, 2 cores\n\n${table}\n`,
 );
 writeFileSync(
   resolve(RESULTS, 'latest.json'),
-  `${JSON.stringify({ at: new Date().toISOString(), profile: PROFILE.name, node: process.version, summary, results }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), profile: PROFILE.name, node: process.version, summary: kept, results }, null, 2)}\n`,
 );
-console.log(`\n${table}\nwritten to ${RESULTS}/summary.md and latest.json`);
+console.log(
+  `\n${table}\nthis run took ${Math.round((Date.now() - started) / 60_000)} min; written to ${RESULTS}/summary.md`,
+);
