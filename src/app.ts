@@ -31,6 +31,15 @@ import { createResidentRoutes } from './web/resident-routes.ts';
 /** Every request body but an import of subscribers (which has its own, larger limit). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Aggregators poll the CAP feed and files every few seconds, thousands of requests a
+ * second at peak: a line for each answered one would drown the log (and cost 5 % of the
+ * CPU). Those log at debug; their failures still log at info or error.
+ */
+function isPolledRead(method: string, path: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && (path.startsWith('/feeds/') || path === '/notices.atom');
+}
+
 /** One line per request: method, path (never the query, which may carry a token), status, time, request id. */
 function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -40,6 +49,7 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
     const status = c.res.status;
     const entry = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status, ms };
     if (status >= 500) logger.error(entry, 'request');
+    else if (status < 400 && isPolledRead(c.req.method, c.req.path)) logger.debug(entry, 'request');
     else logger.info(entry, 'request');
   };
 }
