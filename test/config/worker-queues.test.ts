@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config.ts';
+import { configErrorOf } from '../helpers/config-error.ts';
 
 /** WORKER_QUEUES: which queues a `hibiki worker` process takes jobs from. */
 describe('WORKER_QUEUES', () => {
-  const error = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-    } catch (err) {
-      if (err instanceof ConfigError) return err.message;
-      throw err;
-    }
-    throw new Error(`no configuration error for ${JSON.stringify(env)}`);
-  };
+  const error = configErrorOf;
 
   it('defaults to every queue: unset or empty names none, so the worker takes them all', () => {
     expect(loadConfig({}).workerQueues).toBeUndefined();

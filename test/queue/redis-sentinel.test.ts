@@ -5,22 +5,15 @@ import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config.ts';
 import { createRedis } from '../../src/queue/redis-connection.ts';
+import { configErrorOf } from '../helpers/config-error.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { freePort, type OwnRedis, startOwnRedis } from '../helpers/redis-server.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 describe('REDIS_SENTINELS settings', () => {
-  const error = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-    } catch (err) {
-      if (err instanceof ConfigError) return err.message;
-      throw err;
-    }
-    throw new Error(`no configuration error for ${JSON.stringify(env)}`);
-  };
+  const error = configErrorOf;
 
   it('reads the Sentinels and the master name; unset, Redis is REDIS_URL alone', () => {
     expect(loadConfig({}).redisSentinel).toBeUndefined();
