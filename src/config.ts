@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
 import { DEFAULT_NOTICE_TEMPLATES_DIR } from './domain/load-notice-templates.ts';
 
+/** A comma-separated setting as its items, trimmed, empty ones dropped. */
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 const CHANNEL_IDS = ['mail', 'cap', 'x', 'line', 'webhook', 'webpush'] as const;
 /** What WORKER_QUEUES may name: the dispatch queue, or a channel's delivery queue by the channel's id. */
 export const WORKER_QUEUE_NAMES = ['dispatch', ...CHANNEL_IDS] as const;
@@ -20,14 +28,7 @@ const Env = z.object({
   REDIS_SENTINELS: z
     .string()
     .optional()
-    .transform((s) =>
-      s === undefined
-        ? undefined
-        : s
-            .split(',')
-            .map((h) => h.trim())
-            .filter(Boolean),
-    )
+    .transform((s) => (s === undefined ? undefined : commaList(s)))
     .pipe(
       z
         .array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'host:port of each Sentinel, comma-separated'))
@@ -69,25 +70,13 @@ const Env = z.object({
   CHANNELS: z
     .string()
     .default('mail,cap')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(z.array(z.enum(CHANNEL_IDS)).min(1, 'name at least one channel')),
   // Unset: every queue (dispatch and each channel in CHANNELS), as one machine runs them.
   WORKER_QUEUES: z
     .string()
     .optional()
-    .transform((s) =>
-      s === undefined
-        ? undefined
-        : s
-            .split(',')
-            .map((q) => q.trim())
-            .filter(Boolean),
-    )
+    .transform((s) => (s === undefined ? undefined : commaList(s)))
     .pipe(
       z
         .array(z.string())
@@ -120,12 +109,7 @@ const Env = z.object({
   WEBPUSH_EXTRA_HOSTS: z
     .string()
     .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+    .transform((s) => commaList(s.toLowerCase())),
   CATALOGUE_FILE: z.string().min(1).optional(),
   NOTICE_TEMPLATES_DIR: z.string().min(1).optional(),
   SIGNUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(3),
@@ -149,15 +133,7 @@ const Env = z.object({
   LINE_CHANNEL_SECRET: z.string().min(1).optional(),
   LINE_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.line.me'),
   LINE_EMERGENCY_BROADCAST: z.stringbool().default(false),
-  LINE_DEFAULT_TOPICS: z
-    .string()
-    .default('disaster,shelter')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
-    ),
+  LINE_DEFAULT_TOPICS: z.string().default('disaster,shelter').transform(commaList),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   WEBHOOK_ALLOW_HTTP_LOOPBACK: z.stringbool().default(false),
   DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
