@@ -8,11 +8,14 @@ import {
   DEPARTMENT_MAX,
   type NoticeInput,
   type NoticeService,
+  type Proposed,
+  type Released,
   type ResubmitInput,
   type RevisionDetail,
   revisionContent,
 } from '../services/notices.ts';
 import type { Notice } from '../store/notices.ts';
+import type { ProposedRevision } from '../store/proposed-revisions.ts';
 import type { TokenRepo } from '../store/tokens.ts';
 import { requireRole } from './auth.ts';
 import { AreaCode } from './fields.ts';
@@ -173,6 +176,10 @@ const Accepted = z
     id: z.string(),
     revision: z.number().int(),
     status: z.string().openapi({ description: 'pending_approval | scheduled | queued | cancelled' }),
+    approval: ApprovalOut.optional().openapi({
+      description:
+        '緊急の通知に関わる訂正・取消は承認待ちになる（status: pending_approval、まだ何も配信しない） / a correction or cancellation touching an emergency waits for approval (status: pending_approval; nothing sent yet)',
+    }),
   })
   .openapi('NoticeAccepted');
 
@@ -219,10 +226,30 @@ const RevisionOut = z
   })
   .openapi('Revision');
 
+const ProposalOut = z
+  .object({
+    revision: z
+      .number()
+      .int()
+      .openapi({ description: '承認されるとこの版になる / the revision it becomes once approved' }),
+    kind: z.enum(['update', 'cancel']),
+    title: z.string(),
+    body: z.string(),
+    severity: z.enum(SEVERITIES),
+    areas: z.array(z.string()),
+    proposedBy: z.string(),
+    proposedAt: z.string(),
+  })
+  .openapi('ProposedRevision');
+
 const NoticeDetailOut = NoticeSummary.extend({
   status: z.enum(DERIVED_STATUSES),
   revisions: z.array(RevisionOut),
   approval: ApprovalOut,
+  proposal: ProposalOut.nullable().openapi({
+    description:
+      '承認待ちの訂正・取消（緊急の通知に関わるもの）。承認されるまで誰にも配信されない / a correction or cancellation touching an emergency, waiting for approval; nothing is sent until it is approved',
+  }),
 }).openapi('NoticeDetail');
 
 const DeliveryOut = z
@@ -334,6 +361,32 @@ function approvalOut(a: ApprovalState) {
       at: s.at.toISOString(),
     })),
   };
+}
+
+function proposalOut(p: ProposedRevision) {
+  return {
+    revision: p.revision,
+    kind: p.input.kind === 'cancel' ? ('cancel' as const) : ('update' as const),
+    title: p.input.title,
+    body: p.input.body,
+    severity: p.input.severity,
+    areas: p.input.areas,
+    proposedBy: p.proposedBy,
+    proposedAt: p.proposedAt.toISOString(),
+  };
+}
+
+/** What a correction or cancellation answers: sent, or held for approval. */
+function acceptedOut(r: Released | Proposed) {
+  if (r.proposal) {
+    return {
+      id: r.notice.id,
+      revision: r.proposal.revision,
+      status: 'pending_approval',
+      approval: approvalOut(r.approval),
+    };
+  }
+  return { id: r.notice.id, revision: r.revision.revision, status: r.notice.status };
 }
 
 function approvalResult(r: ApprovalResult) {
@@ -489,6 +542,7 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
           status: detail.status,
           revisions: detail.revisions.map(revisionOut),
           approval: approvalOut(detail.approval),
+          proposal: detail.proposal ? proposalOut(detail.proposal) : null,
         },
         200,
       );
@@ -583,12 +637,8 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
       },
     }),
     async (c) => {
-      const { notice, revision } = await notices.correct(
-        c.req.valid('param').id,
-        changesOf(c.req.valid('json')),
-        c.get('staff'),
-      );
-      return c.json({ id: notice.id, revision: revision.revision, status: notice.status }, 202);
+      const result = await notices.correct(c.req.valid('param').id, changesOf(c.req.valid('json')), c.get('staff'));
+      return c.json(acceptedOut(result), 202);
     },
   );
 
@@ -615,12 +665,8 @@ export function createNoticeRoutes({ tokens, notices, links }: NoticeRoutesDeps)
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const { notice, revision, sent } = await notices.cancel(
-        c.req.valid('param').id,
-        body.reason || undefined,
-        c.get('staff'),
-      );
-      return c.json({ id: notice.id, revision: revision.revision, status: notice.status, sent }, 202);
+      const result = await notices.cancel(c.req.valid('param').id, body.reason || undefined, c.get('staff'));
+      return c.json({ ...acceptedOut(result), sent: result.sent ?? false }, 202);
     },
   );
 

@@ -12,6 +12,7 @@ import { dispatchJobId } from '../queue/names.ts';
 import type { ApprovalStep } from '../store/approvals.ts';
 import type { DeliveryRow } from '../store/deliveries.ts';
 import type { Notice, RevisionInput } from '../store/notices.ts';
+import type { ProposedRevision } from '../store/proposed-revisions.ts';
 import type { ApprovalDecision, DeliveryStatus, NoticeStatus } from '../store/schema.ts';
 import type { StaffIdentity } from '../store/tokens.ts';
 
@@ -94,6 +95,29 @@ export interface NoticeDetail {
   status: DerivedStatus;
   revisions: RevisionDetail[];
   approval: ApprovalState;
+  /** A correction or cancellation waiting for approval (the notice itself went out earlier). */
+  proposal: ProposedRevision | null;
+}
+
+/**
+ * A correction or cancellation that was not sent but held for approval, because it touches
+ * an emergency: nothing about it reaches anyone until approvers let it go.
+ */
+/** A revision that went out: stored and queued (or, for a scheduled one, withdrawn silently). */
+export interface Released {
+  notice: Notice;
+  revision: Revision;
+  /** False only for a cancellation of a notice still waiting for its schedule. */
+  sent: boolean;
+  proposal?: never;
+}
+
+export interface Proposed {
+  notice: Notice;
+  proposal: ProposedRevision;
+  approval: ApprovalState;
+  revision?: never;
+  sent?: never;
 }
 
 export interface ApprovalResult {
@@ -146,11 +170,6 @@ export type NoticeService = ReturnType<typeof createNoticeService>;
 
 type ServiceDeps = Pick<Deps, 'config' | 'logger' | 'store' | 'queues' | 'channels' | 'links' | 'catalogue' | 'areas'>;
 
-const EMERGENCY_NEEDS_APPROVER: Bilingual = {
-  ja: '緊急の通知には承認者(approver)のトークンが必要です',
-  en: 'An emergency notice needs an approver token',
-};
-
 const EMERGENCY_NEEDS_APPROVAL: Bilingual = {
   ja: '作成者(author)が緊急の通知を出すには承認が必要です。requestApproval: true を付けて承認を申請してください（承認者(approver)のトークンならそのまま配信できます）',
   en: 'An emergency notice from an author needs approval: submit it with requestApproval: true (an approver token can post it directly)',
@@ -184,6 +203,10 @@ const UNAPPROVED: NoticeStatus[] = [...UNAPPROVED_STATUSES];
 /** Two tokens of one name are one person: a four-eyes rule must not be met by a second token. */
 const samePerson = (step: Pick<ApprovalStep, 'actor' | 'actorTokenId'>, actor: StaffIdentity): boolean =>
   step.actorTokenId === actor.tokenId || step.actor === actor.name;
+
+/** Who asked for the current round of approval: the one who may not approve it, and its owner. */
+const lastSubmission = (steps: ApprovalStep[]): ApprovalStep | undefined =>
+  steps.findLast((s) => s.decision === 'submitted');
 
 /** Only steps after the latest submission count: a resubmitted notice is approved afresh. */
 function currentRound(steps: ApprovalStep[]): ApprovalStep[] {
@@ -318,28 +341,39 @@ export function createNoticeService(deps: ServiceDeps) {
     }
   }
 
-  function checkEmergency(severity: Severity, actor: StaffIdentity): void {
-    if (severity === 'emergency' && !hasRole(actor, 'approver')) throw forbidden('approver', EMERGENCY_NEEDS_APPROVER);
-  }
-
   /** Approvals a notice of this severity needs before it goes out, once it is under review. */
   const approvalsNeeded = (severity: Severity): number => (severity === 'emergency' ? config.approvals.emergency : 1);
 
-  function approvalState(notice: Notice, steps: ApprovalStep[]): ApprovalState {
+  function approvalState(notice: Notice, steps: ApprovalStep[], proposal?: ProposedRevision | null): ApprovalState {
     const reviewed = steps.length > 0 || UNAPPROVED.includes(notice.status);
     return {
-      required: reviewed || notice.severity === 'emergency' ? approvalsNeeded(notice.severity) : 0,
+      // A proposal always touches an emergency, so it needs what an emergency needs.
+      required: proposal
+        ? approvalsNeeded('emergency')
+        : reviewed || notice.severity === 'emergency'
+          ? approvalsNeeded(notice.severity)
+          : 0,
       received: approversOf(steps),
       approvals: steps.map((s) => ({ decision: s.decision, actor: s.actor, comment: s.comment, at: s.at })),
     };
   }
 
   /** Why this person may not approve this notice now, if they may not; the one place the rules live. */
-  function approvalRefusal(notice: Notice, steps: ApprovalStep[], actor: StaffIdentity): ApiError | undefined {
+  function approvalRefusal(
+    notice: Notice,
+    steps: ApprovalStep[],
+    actor: StaffIdentity,
+    proposal?: ProposedRevision | null,
+  ): ApiError | undefined {
     if (!hasRole(actor, 'approver')) return forbidden('approver');
-    if (notice.status !== 'pending_approval') return notPending(notice);
-    const submitted = steps.some((s) => s.decision === 'submitted' && samePerson(s, actor));
-    if (submitted || notice.createdBy === actor.name) {
+    if (!proposal && notice.status !== 'pending_approval') return notPending(notice);
+    // A notice's author never approves it, in any round; a proposal is judged by its own round
+    // (whoever wrote revision 1 may approve a colleague's correction of it).
+    const submitter = proposal ? lastSubmission(steps) : undefined;
+    const submitted = proposal
+      ? submitter !== undefined && samePerson(submitter, actor)
+      : steps.some((s) => s.decision === 'submitted' && samePerson(s, actor)) || notice.createdBy === actor.name;
+    if (submitted) {
       return new ApiError(403, 'own_submission', {
         ja: `通知 ${notice.id} はご自身が申請したものなので承認できません。別の承認者(approver)に依頼してください`,
         en: `You submitted notice ${notice.id}, so you cannot approve it; ask another approver`,
@@ -422,6 +456,156 @@ export function createNoticeService(deps: ServiceDeps) {
     const current = notice ? await store.notices.getRevision(noticeId, notice.currentRevision) : undefined;
     if (!notice || !current) throw notFoundError({ ja: `通知 ${noticeId} `, en: `Notice ${noticeId}` });
     return { notice, current };
+  }
+
+  /**
+   * Whether a correction or cancellation must wait for approvers: any that is, or makes the
+   * notice, an emergency needs what a first emergency needs, whoever posts it (an approver's
+   * own counts as one of them). While one waits, every later change goes the same way, so a
+   * direct correction can never slip past it or be overwritten when it is released.
+   */
+  function needsApproval(
+    current: Revision,
+    next: RevisionInput,
+    actor: StaffIdentity,
+    waiting: ProposedRevision | undefined,
+  ): boolean {
+    if (waiting) return true;
+    if (current.severity !== 'emergency' && next.severity !== 'emergency') return false;
+    return !hasRole(actor, 'approver') || approvalsNeeded('emergency') > 1;
+  }
+
+  /** Holds a correction or cancellation for approval; one proposal per notice, replaced only by its proposer or an approver. */
+  async function propose(
+    notice: Notice,
+    current: Revision,
+    input: RevisionInput,
+    actor: StaffIdentity,
+    waiting: ProposedRevision | undefined,
+    detail: Record<string, unknown>,
+    now: Date,
+  ): Promise<Proposed | Released> {
+    if (waiting && !samePerson(proposer(waiting), actor) && !hasRole(actor, 'approver')) {
+      throw new ApiError(409, 'proposal_pending', {
+        ja: `通知 ${notice.id} には ${waiting.proposedBy} さんの訂正・取消（第${waiting.revision}版）が承認待ちです。承認か差し戻しを待ってから操作してください`,
+        en: `Notice ${notice.id} already has a correction or cancellation by ${waiting.proposedBy} (revision ${waiting.revision}) waiting for approval; wait until it is approved or returned`,
+      });
+    }
+    const proposal = await store.proposedRevisions.put(notice.id, current.revision + 1, input, actor, now);
+    const required = approvalsNeeded('emergency');
+    await store.approvals.record(notice.id, 'submitted', actor, null, now);
+    await audit(actor, 'notice.propose', notice.id, {
+      revision: proposal.revision,
+      kind: input.kind,
+      severity: input.severity,
+      required,
+      replaced: waiting ? waiting.proposedBy : null,
+      ...detail,
+    });
+    if (hasRole(actor, 'approver')) {
+      // As with a first emergency, an approver's own proposal counts as one approval; when
+      // that is all it needs (an approver replacing an author's proposal), it goes out now.
+      await store.approvals.record(notice.id, 'approved', actor, null, now);
+      const complete = required <= 1;
+      await audit(actor, 'notice.approve', notice.id, { approvals: 1, required, released: complete, comment: null });
+      const released = complete ? await releaseProposal(proposal, actor, 1, now) : undefined;
+      if (released) return released;
+    }
+    const steps = await store.approvals.list(notice.id);
+    return { notice, proposal, approval: approvalState(notice, steps, proposal) };
+  }
+
+  const proposer = (p: ProposedRevision) => ({ actor: p.proposedBy, actorTokenId: p.proposedByTokenId });
+
+  async function applyCorrection(noticeId: string, next: RevisionInput, author: string, now: Date): Promise<Revision> {
+    const revision = await store.notices.addRevision(noticeId, next, author, now);
+    await enqueue(revision, now);
+    return revision;
+  }
+
+  /** The 【取消】 revision of the current one, to the same audience. */
+  function cancelRevision(current: Revision, reason: string | undefined, now: Date): RevisionInput {
+    return {
+      kind: 'cancel',
+      title: current.title,
+      // The withdrawn instructions are not repeated under 【取消】: only the reason, if any.
+      body: reason ?? '',
+      severity: current.severity,
+      category: current.category,
+      mode: current.mode,
+      topics: current.topics,
+      areas: current.areas,
+      channels: current.channels,
+      link: null,
+      department: current.department,
+      expiresAt: current.expiresAt && current.expiresAt > now ? current.expiresAt : null,
+      scheduledAt: null,
+    };
+  }
+
+  /** Stores the cancellation and sends it, unless the notice was still waiting for its schedule. */
+  async function applyCancel(
+    notice: Notice,
+    current: Revision,
+    next: RevisionInput,
+    author: string,
+    now: Date,
+  ): Promise<{ revision: Revision; sent: boolean }> {
+    let silent = false;
+    if (notice.status === 'scheduled' && current.scheduledAt && current.scheduledAt > now) {
+      const job = await queues.dispatch.getJob(dispatchJobId(notice.id, current.revision));
+      if (!job) silent = true;
+      else if (await job.isDelayed()) {
+        // A job that started meanwhile cannot be removed; then the cancellation is sent as usual.
+        silent = await job.remove().then(
+          () => true,
+          () => false,
+        );
+      }
+    }
+    const revision = await store.notices.addRevision(notice.id, next, author, now);
+    if (!silent) await enqueue(revision, now);
+    return { revision, sent: !silent };
+  }
+
+  /**
+   * Sends an approved proposal as the revision it asked for, written by its proposer.
+   * Undefined when another approval or a return took it first.
+   */
+  async function releaseProposal(
+    proposal: ProposedRevision,
+    actor: StaffIdentity,
+    approvals: number,
+    now: Date,
+  ): Promise<Released | undefined> {
+    if (!(await store.proposedRevisions.take(proposal.noticeId, proposal.revision))) return undefined;
+    const { notice, current } = await requireNotice(proposal.noticeId);
+    const base = { proposedBy: proposal.proposedBy, approvals, releasedBy: actor.name };
+    let outcome: { revision: Revision; sent: boolean };
+    if (proposal.input.kind === 'cancel') {
+      outcome = await applyCancel(notice, current, proposal.input, proposal.proposedBy, now);
+      await audit(actor, 'notice.cancel', notice.id, {
+        revision: outcome.revision.revision,
+        sent: outcome.sent,
+        ...base,
+      });
+    } else {
+      outcome = { revision: await applyCorrection(notice.id, proposal.input, proposal.proposedBy, now), sent: true };
+      await audit(actor, 'notice.correct', notice.id, { revision: outcome.revision.revision, ...base });
+    }
+    return { notice: (await store.notices.get(notice.id)) ?? notice, ...outcome };
+  }
+
+  /** A notice waiting for approval is its author's to withdraw or resubmit, or an approver's. */
+  function requireOwnerOrApprover(notice: Notice, steps: ApprovalStep[], actor: StaffIdentity, what: Bilingual): void {
+    if (hasRole(actor, 'approver')) return;
+    const own =
+      notice.createdBy === actor.name || steps.some((s) => s.decision === 'submitted' && samePerson(s, actor));
+    if (own) return;
+    throw new ApiError(403, 'not_your_notice', {
+      ja: `通知 ${notice.id} は ${notice.createdBy} さんの申請です。${what.ja}できるのは申請した本人か承認者(approver)だけです`,
+      en: `Notice ${notice.id} was submitted by ${notice.createdBy}; only its author or an approver may ${what.en} it`,
+    });
   }
 
   /** The notice is stored already; a queue outage must not lose it, so say how to finish the job. */
@@ -646,12 +830,11 @@ export function createNoticeService(deps: ServiceDeps) {
       return result;
     },
 
-    /** A correction: a new revision with the changed fields over the current one, sent again. */
-    async correct(
-      noticeId: string,
-      changes: CorrectionInput,
-      actor: StaffIdentity,
-    ): Promise<{ notice: Notice; revision: Revision }> {
+    /**
+     * A correction: a new revision with the changed fields over the current one, sent again.
+     * One that touches an emergency is held for approval instead (see needsApproval).
+     */
+    async correct(noticeId: string, changes: CorrectionInput, actor: StaffIdentity): Promise<Released | Proposed> {
       const now = new Date();
       const { notice, current } = await requireNotice(noticeId);
       if (notice.status === 'cancelled') {
@@ -677,25 +860,24 @@ export function createNoticeService(deps: ServiceDeps) {
         });
       }
       const next = correctionRevision(current, changes);
-      checkEmergency(next.severity, actor);
       checkReferences(changes);
       checkTimes(next.expiresAt, now);
-      const revision = await store.notices.addRevision(noticeId, next, actor.name, now);
+      const waiting = await store.proposedRevisions.get(noticeId);
+      if (needsApproval(current, next, actor, waiting)) {
+        return propose(notice, current, next, actor, waiting, { changed }, now);
+      }
+      const revision = await applyCorrection(noticeId, next, actor.name, now);
       await audit(actor, 'notice.correct', noticeId, { revision: revision.revision, changed });
-      await enqueue(revision, now);
       const updated = await store.notices.get(noticeId);
-      return { notice: updated ?? notice, revision };
+      return { notice: updated ?? notice, revision, sent: true };
     },
 
     /**
      * Withdraws a notice: a cancel revision sent to the same audience. A notice still
      * waiting for its scheduled time was never seen by anyone, so it is withdrawn silently.
+     * The cancellation of an emergency is held for approval, as its issue was.
      */
-    async cancel(
-      noticeId: string,
-      reason: string | undefined,
-      actor: StaffIdentity,
-    ): Promise<{ notice: Notice; revision: Revision; sent: boolean }> {
+    async cancel(noticeId: string, reason: string | undefined, actor: StaffIdentity): Promise<Released | Proposed> {
       const now = new Date();
       const { notice, current } = await requireNotice(noticeId);
       if (notice.status === 'cancelled') {
@@ -706,7 +888,11 @@ export function createNoticeService(deps: ServiceDeps) {
       }
       if (UNAPPROVED.includes(notice.status)) {
         // Nobody has seen it: withdraw it with no revision, so nothing about it is ever published.
-        // Its author may do so even for an emergency, since nothing is sent.
+        // Its author may do so even for an emergency, since nothing is sent; a colleague may not.
+        requireOwnerOrApprover(notice, await store.approvals.list(noticeId), actor, {
+          ja: '取り下げ',
+          en: 'withdraw',
+        });
         if (!(await store.notices.moveStatus(noticeId, UNAPPROVED, 'cancelled', now))) {
           throw new ApiError(409, 'status_changed', {
             ja: `通知 ${noticeId} の状態がちょうど変わりました。状態を確かめてからもう一度操作してください`,
@@ -722,48 +908,15 @@ export function createNoticeService(deps: ServiceDeps) {
         const updated = await store.notices.get(noticeId);
         return { notice: updated ?? notice, revision: current, sent: false };
       }
-      checkEmergency(current.severity, actor);
-      let silent = false;
-      if (notice.status === 'scheduled' && current.scheduledAt && current.scheduledAt > now) {
-        const job = await queues.dispatch.getJob(dispatchJobId(noticeId, current.revision));
-        if (!job) silent = true;
-        else if (await job.isDelayed()) {
-          // A job that started meanwhile cannot be removed; then the cancellation is sent as usual.
-          silent = await job.remove().then(
-            () => true,
-            () => false,
-          );
-        }
+      const next = cancelRevision(current, reason, now);
+      const waiting = await store.proposedRevisions.get(noticeId);
+      if (needsApproval(current, next, actor, waiting)) {
+        return propose(notice, current, next, actor, waiting, { reason: reason ?? null }, now);
       }
-      const revision = await store.notices.addRevision(
-        noticeId,
-        {
-          kind: 'cancel',
-          title: current.title,
-          // The withdrawn instructions are not repeated under 【取消】: only the reason, if any.
-          body: reason ?? '',
-          severity: current.severity,
-          category: current.category,
-          mode: current.mode,
-          topics: current.topics,
-          areas: current.areas,
-          channels: current.channels,
-          link: null,
-          department: current.department,
-          expiresAt: current.expiresAt && current.expiresAt > now ? current.expiresAt : null,
-          scheduledAt: null,
-        },
-        actor.name,
-        now,
-      );
-      await audit(actor, 'notice.cancel', noticeId, {
-        revision: revision.revision,
-        sent: !silent,
-        reason: reason ?? null,
-      });
-      if (!silent) await enqueue(revision, now);
+      const { revision, sent } = await applyCancel(notice, current, next, actor.name, now);
+      await audit(actor, 'notice.cancel', noticeId, { revision: revision.revision, sent, reason: reason ?? null });
       const updated = await store.notices.get(noticeId);
-      return { notice: updated ?? notice, revision, sent: !silent };
+      return { notice: updated ?? notice, revision, sent };
     },
 
     /**
@@ -837,24 +990,28 @@ export function createNoticeService(deps: ServiceDeps) {
         for (const s of ['queued', 'sent', 'failed', 'skipped'] as const) total[s] += c[s];
       }
       const steps = await store.approvals.list(noticeId);
+      const proposal = (await store.proposedRevisions.get(noticeId)) ?? null;
       return {
         notice,
         status: derive(notice, current, total, new Date()),
         revisions: details,
-        approval: approvalState(notice, steps),
+        approval: approvalState(notice, steps, proposal),
+        proposal,
       };
     },
 
     /** Where a notice stands in its approval: how many approvals it needs, has, and every step. */
     async approvalOf(noticeId: string): Promise<ApprovalState> {
       const { notice } = await requireNotice(noticeId);
-      return approvalState(notice, await store.approvals.list(noticeId));
+      const proposal = await store.proposedRevisions.get(noticeId);
+      return approvalState(notice, await store.approvals.list(noticeId), proposal);
     },
 
     /** Whether this person may approve the notice now (for showing or hiding an approve button). */
     async checkApproval(noticeId: string, actor: StaffIdentity): Promise<ApprovalCheck> {
       const { notice } = await requireNotice(noticeId);
-      const refusal = approvalRefusal(notice, await store.approvals.list(noticeId), actor);
+      const proposal = await store.proposedRevisions.get(noticeId);
+      const refusal = approvalRefusal(notice, await store.approvals.list(noticeId), actor, proposal);
       return refusal
         ? { ok: false, code: refusal.code, message: { ja: refusal.message, en: refusal.messageEn } }
         : { ok: true };
@@ -867,17 +1024,24 @@ export function createNoticeService(deps: ServiceDeps) {
     async approve(noticeId: string, comment: string | undefined, actor: StaffIdentity): Promise<ApprovalResult> {
       const now = new Date();
       const { notice, current, steps } = await requireUnsent(noticeId);
-      const refusal = approvalRefusal(notice, steps, actor);
+      const proposal = (await store.proposedRevisions.get(noticeId)) ?? null;
+      const refusal = approvalRefusal(notice, steps, actor, proposal);
       if (refusal) throw refusal;
-      if (current.expiresAt && current.expiresAt <= now) {
+      // A cancellation may be approved after the notice expired (it lifts nothing then, but says so).
+      const expiresAt = proposal
+        ? proposal.input.kind === 'cancel'
+          ? null
+          : proposal.input.expiresAt
+        : current.expiresAt;
+      if (expiresAt && expiresAt <= now) {
         throw new ApiError(409, 'approval_expired', {
-          ja: `通知 ${noticeId} の有効期限（${current.expiresAt.toISOString()}）が過ぎているため承認できません。差し戻して有効期限を直してもらってください`,
-          en: `Notice ${noticeId} expired at ${current.expiresAt.toISOString()} and cannot be approved; return it so its expiry is changed`,
+          ja: `通知 ${noticeId} の有効期限（${expiresAt.toISOString()}）が過ぎているため承認できません。差し戻して有効期限を直してもらってください`,
+          en: `Notice ${noticeId} expired at ${expiresAt.toISOString()} and cannot be approved; return it so its expiry is changed`,
         });
       }
       const text = comment?.trim() || null;
       const all = [...steps, await store.approvals.record(noticeId, 'approved', actor, text, now)];
-      const required = approvalsNeeded(current.severity);
+      const required = proposal ? approvalsNeeded('emergency') : approvalsNeeded(current.severity);
       const received = approversOf(all);
       const complete = received >= required;
       await audit(actor, 'notice.approve', noticeId, {
@@ -885,10 +1049,16 @@ export function createNoticeService(deps: ServiceDeps) {
         required,
         released: complete,
         comment: text,
+        ...(proposal ? { revision: proposal.revision, kind: proposal.input.kind } : {}),
       });
-      const released = complete ? await release(notice, current, now) : undefined;
+      const released = complete
+        ? proposal
+          ? (await releaseProposal(proposal, actor, received, now))?.notice
+          : await release(notice, current, now)
+        : undefined;
       const updated = released ?? (await store.notices.get(noticeId)) ?? notice;
-      return { notice: updated, approval: approvalState(updated, all), released: released !== undefined };
+      const left = released ? null : proposal;
+      return { notice: updated, approval: approvalState(updated, all, left), released: released !== undefined };
     },
 
     /** Sends a notice back to its author with what to change; nothing is sent. */
@@ -901,6 +1071,23 @@ export function createNoticeService(deps: ServiceDeps) {
       if (!hasRole(actor, 'approver')) throw forbidden('approver');
       const { notice } = await requireNotice(noticeId);
       const text = requireComment(comment);
+      const proposal = await store.proposedRevisions.get(noticeId);
+      if (proposal) {
+        // A returned proposal is dropped: the notice stays as it went out, and its author
+        // writes the correction again from the comment.
+        if (!(await store.proposedRevisions.take(noticeId, proposal.revision))) throw notPending(notice);
+        await store.approvals.record(noticeId, 'returned', actor, text, now);
+        await audit(actor, 'notice.return', noticeId, {
+          comment: text,
+          revision: proposal.revision,
+          kind: proposal.input.kind,
+        });
+        return {
+          notice,
+          approval: approvalState(notice, await store.approvals.list(noticeId)),
+          released: false,
+        };
+      }
       if (notice.status !== 'pending_approval') throw notPending(notice);
       if (!(await store.notices.moveStatus(noticeId, ['pending_approval'], 'returned', now))) {
         throw notPending((await store.notices.get(noticeId)) ?? notice);
@@ -933,6 +1120,7 @@ export function createNoticeService(deps: ServiceDeps) {
           en: `Notice ${noticeId} has not been returned, so it cannot be resubmitted (status: ${n.status})`,
         });
       if (notice.status !== 'returned') throw notReturned(notice);
+      requireOwnerOrApprover(notice, await store.approvals.list(noticeId), actor, { ja: '再申請', en: 'resubmit' });
       checkReferences(changes);
       const pick = <K extends keyof ResubmitInput>(key: K, fallback: NonNullable<NoticeInput[K]> | null) =>
         changes[key] !== undefined ? changes[key] : fallback;
@@ -977,6 +1165,16 @@ export function createNoticeService(deps: ServiceDeps) {
         approval: approvalState(rewritten.notice, await store.approvals.list(noticeId)),
         released: false,
       };
+    },
+
+    /** Corrections and cancellations waiting for approval, oldest first, with their notices. */
+    async proposals(limit: number): Promise<Array<{ notice: Notice; proposal: ProposedRevision }>> {
+      const found = [];
+      for (const proposal of await store.proposedRevisions.list(limit)) {
+        const notice = await store.notices.get(proposal.noticeId);
+        if (notice) found.push({ notice, proposal });
+      }
+      return found;
     },
 
     /** Newest first; the cursor is the last id of the previous page. */

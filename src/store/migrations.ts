@@ -241,6 +241,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_proposed_revisions': {
+      async up(db: Kysely<any>) {
+        // A correction or cancellation of an emergency waits here for its approvals; one per notice.
+        await db.schema
+          .createTable('proposed_revisions')
+          .addColumn('notice_id', 'text', (c) => c.primaryKey().references('notices.id').onDelete('cascade'))
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('content', 'text', (c) => c.notNull())
+          .addColumn('proposed_by', 'text', (c) => c.notNull())
+          .addColumn('proposed_token_id', bigint, (c) => c.notNull())
+          .addColumn('proposed_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

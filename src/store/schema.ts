@@ -22,6 +22,18 @@ export interface Database {
   subscriber_tokens: SubscriberTokensTable;
   notice_approvals: NoticeApprovalsTable;
   staff_sessions: StaffSessionsTable;
+  proposed_revisions: ProposedRevisionsTable;
+}
+
+/** A correction or cancellation waiting for approval; see src/store/proposed-revisions.ts. */
+export interface ProposedRevisionsTable {
+  notice_id: string;
+  revision: number;
+  /** The revision's content as JSON. */
+  content: string;
+  proposed_by: string;
+  proposed_token_id: number;
+  proposed_at: string;
 }
 
 export type ApprovalDecision = 'submitted' | 'approved' | 'returned';

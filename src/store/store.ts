@@ -5,6 +5,7 @@ import type { Db } from './db.ts';
 import { createDeliveryRepo } from './deliveries.ts';
 import { createLineContactRepo } from './line-contacts.ts';
 import { createNoticeRepo } from './notices.ts';
+import { createProposedRevisionRepo } from './proposed-revisions.ts';
 import { createPushSubscriptionRepo } from './push-subscriptions.ts';
 import { createResidentSubscriptionRepo } from './resident-subscriptions.ts';
 import { createResidentTokenRepo } from './resident-tokens.ts';
@@ -22,6 +23,7 @@ export function createStore(db: Db, cityCode: string) {
     db,
     notices: createNoticeRepo(db, cityCode),
     approvals: createApprovalRepo(db),
+    proposedRevisions: createProposedRevisionRepo(db),
     subscribers: createSubscriberRepo(db),
     lineContacts: createLineContactRepo(db),
     pushSubscriptions: createPushSubscriptionRepo(db),

@@ -301,14 +301,16 @@ describe('notice lifecycle (sqlite)', () => {
     expect(r2?.expiresAt?.toISOString()).toBe('2098-12-31T15:00:00.000Z');
   });
 
-  it('a correction with nothing to change is 400, and one that makes an emergency needs an approver', async () => {
+  it('a correction with nothing to change is 400, and one that makes an emergency waits for an approver', async () => {
     const { id } = await posted(h);
     expect((await h.request('POST', `/v1/notices/${id}/revisions`, { json: {} })).status).toBe(400);
     const res = await h.request('POST', `/v1/notices/${id}/revisions`, {
       as: 'author',
       json: { severity: 'emergency' },
     });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ revision: 2, status: 'pending_approval' });
+    expect(await dispatchJob(h, id, 2)).toBeUndefined();
     expect(
       (await h.request('POST', `/v1/notices/${id}/revisions`, { as: 'approver', json: { severity: 'emergency' } }))
         .status,

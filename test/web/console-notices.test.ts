@@ -306,16 +306,19 @@ describe('console notice list, detail, progress and actions', () => {
     );
   });
 
-  it("shows the service's refusal when an author cancels an emergency", async () => {
+  it("sends an author's cancellation of an emergency for approval, saying so before and after", async () => {
     const id = await postNotice(api, { title: '緊急の取消', severity: 'emergency', channels: ['cap'] });
     await settled(id, 1);
+    expect(await author.page(`/console/notices/${id}/cancel`)).toContain('承認者(approver)の承認を受けてから配信されます');
     const res = await author.post(`/console/notices/${id}/cancel`, { confirm: 'yes' });
-    expect(res.status).toBe(403);
-    expect(await res.text()).toContain('緊急の通知には承認者(approver)のトークンが必要です');
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/console/notices/${id}?done=proposed`);
     expect((await hibiki.deps.store.notices.get(id))?.status).not.toBe('cancelled');
-    // An approver may.
+    expect(await author.page(`/console/notices/${id}`)).toContain('取消（第2版）の承認待ち');
+    // An approver's own cancellation needs nobody else with one approval required.
     const ok = await approver.post(`/console/notices/${id}/cancel`, { confirm: 'yes' });
     expect(ok.status).toBe(303);
+    expect((await hibiki.deps.store.notices.get(id))?.status).toBe('cancelled');
   });
 
   it('refuses every action form without the CSRF token', async () => {

@@ -1,6 +1,7 @@
 import type { FC } from 'hono/jsx';
 import { DECISION_WORD } from '../../domain/labels.ts';
 import type { ApprovalCheck, ApprovalState, DerivedStatus } from '../../services/notices.ts';
+import type { ProposedRevision } from '../../store/proposed-revisions.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 import { JstTime } from '../notice-parts.tsx';
 import { CsrfField, En } from './console-layout.tsx';
@@ -23,6 +24,8 @@ export interface ApprovalPanelProps {
   noticeId: string;
   status: DerivedStatus;
   approval: ApprovalState;
+  /** A correction or cancellation of this (sent) notice, waiting for approval. */
+  proposal?: ProposedRevision | null | undefined;
   /** Whether the signed-in person may approve now (undefined: not an approver, or not pending). */
   check: ApprovalCheck | undefined;
   session: ConsoleSession;
@@ -123,8 +126,52 @@ const ApproveForms: FC<ApprovalPanelProps> = ({ noticeId, approval, session, for
   );
 };
 
+/** What a proposal would send, shown in full so approvers judge the words residents will read. */
+const ProposalPanel: FC<ApprovalPanelProps & { proposal: ProposedRevision }> = (props) => {
+  const { proposal, approval, check } = props;
+  const cancel = proposal.input.kind === 'cancel';
+  return (
+    <section class="flash warn" aria-labelledby="approval-title">
+      <h2 id="approval-title">
+        {cancel ? '取消' : '訂正'}（第{proposal.revision}版）の承認待ち{' '}
+        <En>
+          {cancel ? 'Cancellation' : 'Correction'} (revision {proposal.revision}) awaiting approval
+        </En>
+      </h2>
+      <p>
+        {proposal.proposedBy} さんが <JstTime at={proposal.proposedAt} />{' '}
+        に申請しました。承認されるまで配信されません（承認 {approval.received} / 必要 {approval.required}）。{' '}
+        <En>
+          Nothing is sent until it is approved ({approval.received} of {approval.required} approvals).
+        </En>
+      </p>
+      <dl>
+        <dt>件名 / Title</dt>
+        <dd>{proposal.input.title}</dd>
+        <dt>{cancel ? '取消の理由 / Reason' : '本文 / Body'}</dt>
+        <dd>
+          <p class="comment">{proposal.input.body || '（なし / none）'}</p>
+        </dd>
+      </dl>
+      {check?.ok ? (
+        <ApproveForms {...props} />
+      ) : check ? (
+        <p>
+          {check.message.ja} <En>{check.message.en}</En>
+        </p>
+      ) : (
+        <p>
+          承認者(approver)が確認しています。差し戻されると、この画面の「承認の経過」にコメントが表示されます。{' '}
+          <En>An approver will review it; if returned, their comment appears under Approval history.</En>
+        </p>
+      )}
+    </section>
+  );
+};
+
 export const ApprovalPanel: FC<ApprovalPanelProps> = (props) => {
-  const { noticeId, status, approval, check } = props;
+  const { noticeId, status, approval, check, proposal } = props;
+  if (proposal) return <ProposalPanel {...props} proposal={proposal} />;
   if (status === 'returned') {
     const last = approval.approvals.findLast((s) => s.decision === 'returned');
     return (

@@ -52,18 +52,25 @@ export const createApprovalsPage: ConsolePageModule = (ctx) => {
     }
     // The service lists newest first; the queue is worked oldest first.
     pending.reverse();
+    // Corrections and cancellations of sent emergencies wait in the same queue.
+    const proposals = await ctx.notices.proposals(MAX_LISTED);
+    if (proposals.length >= MAX_LISTED) more = true;
     // One at a time: a long queue must not take every database connection at once.
     const rows = [];
-    for (const notice of pending) {
+    for (const notice of [...pending, ...proposals.map((p) => p.notice)]) {
       const detail = await ctx.notices.get(notice.id);
+      const shown = detail.proposal
+        ? { ...detail.proposal.input, mode: notice.mode }
+        : detail.revisions.find((r) => r.revision === notice.currentRevision);
       rows.push({
         notice,
-        current: detail.revisions.find((r) => r.revision === notice.currentRevision),
+        current: shown,
         submitted: detail.approval.approvals.findLast((s) => s.decision === 'submitted'),
         approval: detail.approval,
         check: await ctx.notices.checkApproval(notice.id, staff),
       });
     }
+    rows.sort((a, b) => (a.submitted?.at.getTime() ?? 0) - (b.submitted?.at.getTime() ?? 0));
 
     return sendConsolePage(
       c,
@@ -142,8 +149,8 @@ export const createApprovalsPage: ConsolePageModule = (ctx) => {
       const reasons = err instanceof ApiError ? err.fields?.comment : undefined;
       if (!reasons) throw err;
       // No longer waiting: the page would have no form to show the error beside, so say that instead.
-      const { status } = await ctx.notices.get(id);
-      if (status !== 'pending_approval') throw err;
+      const { status, proposal } = await ctx.notices.get(id);
+      if (status !== 'pending_approval' && !proposal) throw err;
       return renderNoticeDetail(c, ctx, id, {
         status: 400,
         approvalForm: { errors: { 'return-comment': reasons }, returnComment: comment },

@@ -667,13 +667,13 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       return c.redirect(noticePath(id), 303);
     }
     try {
-      await notices.correct(id, changes, staff);
+      const result = await notices.correct(id, changes, staff);
+      return c.redirect(`${noticePath(id)}?done=${result.proposal ? 'proposed' : 'corrected'}`, 303);
     } catch (err) {
       await releaseOnce('correct', values.nonce);
       if (!formRefusal(err)) throw err;
       return page({ errors: formErrorsOf(err.fields, { ja: err.message, en: err.messageEn }), status: err.status });
     }
-    return c.redirect(`${noticePath(id)}?done=corrected`, 303);
   });
 
   // ---- Resubmission ----------------------------------------------------------------------

@@ -99,6 +99,11 @@ function flashOf(query: Record<string, string | undefined>): Bilingual | undefin
       return { ja: '直した内容で再申請しました。', en: 'Resubmitted with your changes.' };
     case 'corrected':
       return { ja: '訂正を配信します。', en: 'The correction is being sent.' };
+    case 'proposed':
+      return {
+        ja: '緊急の通知に関わるため、承認を申請しました。承認されるまで誰にも配信しません。',
+        en: 'It concerns an emergency, so it was submitted for approval; nothing is sent until it is approved.',
+      };
     default:
       return undefined;
   }
@@ -142,7 +147,7 @@ export async function renderNoticeDetail(
     ? { items: [], nextCursor: null }
     : await ctx.notices.deliveries(noticeId, { status: 'failed', revision: current.revision, limit: FAILED_SHOWN });
   const check: ApprovalCheck | undefined =
-    status === 'pending_approval' && hasRole(staff, 'approver')
+    (status === 'pending_approval' || detail.proposal) && hasRole(staff, 'approver')
       ? await ctx.notices.checkApproval(noticeId, staff)
       : undefined;
   const flash = flashOf(c.req.query());
@@ -182,6 +187,7 @@ export async function renderNoticeDetail(
         noticeId={noticeId}
         status={status}
         approval={approval}
+        proposal={detail.proposal}
         check={check}
         session={session}
         form={extras.approvalForm}
@@ -458,6 +464,12 @@ async function renderCancelPage(
       ) : (
         <form method="post" action={`${base}/cancel`}>
           <CsrfField session={session} />
+          {!unapproved && current.severity === 'emergency' ? (
+            <p class="flash warn">
+              緊急の通知の取消は、承認者(approver)の承認を受けてから配信されます。{' '}
+              <En>Cancelling an emergency is sent once approvers have approved it.</En>
+            </p>
+          ) : null}
           {unapproved ? (
             <p>
               まだ承認されておらず誰にも配信していないため、取り下げても住民には何も送りません。{' '}
@@ -573,7 +585,13 @@ export const createNoticeDetailPage: ConsolePageModule = (ctx) => {
       });
     }
     const result = await ctx.notices.cancel(id, reason === '' ? undefined : reason, c.get('staff'));
-    const done = result.revision.kind !== 'cancel' ? 'withdrawn' : result.sent ? 'cancelled' : 'cancelled_silent';
+    const done = result.proposal
+      ? 'proposed'
+      : result.revision.kind !== 'cancel'
+        ? 'withdrawn'
+        : result.sent
+          ? 'cancelled'
+          : 'cancelled_silent';
     return c.redirect(`${noticePath(id)}?done=${done}`, 303);
   });
 
