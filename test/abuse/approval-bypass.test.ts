@@ -85,7 +85,12 @@ describe.each(STORE_KINDS)('a revision cannot bypass the two-person rule (EMERGE
     const sent = await detail(h, id);
     expect(sent).toMatchObject({ currentRevision: 2, severity: 'emergency', proposal: null });
     const r2 = await h.deps.store.notices.getRevision(id, 2);
-    expect(r2).toMatchObject({ kind: 'update', severity: 'emergency', title: '避難指示の発令', createdBy: 'staff-approver' });
+    expect(r2).toMatchObject({
+      kind: 'update',
+      severity: 'emergency',
+      title: '避難指示の発令',
+      createdBy: 'staff-approver',
+    });
   });
 
   it("an emergency's cancellation, even an approver's, needs the second approval too", async () => {
@@ -165,7 +170,9 @@ describe('authors and proposals (EMERGENCY_APPROVALS=1, sqlite)', () => {
 
   it("while one proposal waits, a colleague's change is 409 and no direct correction slips past it", async () => {
     const id = await sentEmergency();
-    expect((await revise(h, id, 'author', { title: '避難指示（鹿本地区・訂正）' })).body.status).toBe('pending_approval');
+    expect((await revise(h, id, 'author', { title: '避難指示（鹿本地区・訂正）' })).body.status).toBe(
+      'pending_approval',
+    );
     const other = await revise(h, id, author2, { title: '別の訂正' });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('proposal_pending');
@@ -196,9 +203,9 @@ describe('authors and proposals (EMERGENCY_APPROVALS=1, sqlite)', () => {
     const resubmit = await call(h, 'POST', `/v1/notices/${id}/resubmit`, author2, { title: '乗っ取り' });
     expect(resubmit.status).toBe(403);
     expect(resubmit.body.error.code).toBe('not_your_notice');
-    expect((await call(h, 'POST', `/v1/notices/${id}/resubmit`, 'author', { title: '日時を確認しました' })).status).toBe(
-      200,
-    );
+    expect(
+      (await call(h, 'POST', `/v1/notices/${id}/resubmit`, 'author', { title: '日時を確認しました' })).status,
+    ).toBe(200);
     // An approver may withdraw anyone's.
     expect((await cancel(h, id, 'approver')).body).toMatchObject({ status: 'cancelled', sent: false });
   });

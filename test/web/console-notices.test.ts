@@ -309,7 +309,9 @@ describe('console notice list, detail, progress and actions', () => {
   it("sends an author's cancellation of an emergency for approval, saying so before and after", async () => {
     const id = await postNotice(api, { title: '緊急の取消', severity: 'emergency', channels: ['cap'] });
     await settled(id, 1);
-    expect(await author.page(`/console/notices/${id}/cancel`)).toContain('承認者(approver)の承認を受けてから配信されます');
+    expect(await author.page(`/console/notices/${id}/cancel`)).toContain(
+      '承認者(approver)の承認を受けてから配信されます',
+    );
     const res = await author.post(`/console/notices/${id}/cancel`, { confirm: 'yes' });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/notices/${id}?done=proposed`);
