@@ -126,9 +126,20 @@ const ApproveForms: FC<ApprovalPanelProps> = ({ noticeId, approval, session, for
   );
 };
 
+/** The approver's forms, the reason this person may not approve, or what the author waits for. */
+const ReviewPart: FC<ApprovalPanelProps & { waiting: { ja: string; en: string } }> = (props) => {
+  const { check, waiting } = props;
+  if (check?.ok) return <ApproveForms {...props} />;
+  return (
+    <p>
+      {check ? check.message.ja : waiting.ja} <En>{check ? check.message.en : waiting.en}</En>
+    </p>
+  );
+};
+
 /** What a proposal would send, shown in full so approvers judge the words residents will read. */
 const ProposalPanel: FC<ApprovalPanelProps & { proposal: ProposedRevision }> = (props) => {
-  const { proposal, approval, check } = props;
+  const { proposal, approval } = props;
   const cancel = proposal.input.kind === 'cancel';
   return (
     <section class="flash warn" aria-labelledby="approval-title">
@@ -153,24 +164,19 @@ const ProposalPanel: FC<ApprovalPanelProps & { proposal: ProposedRevision }> = (
           <p class="comment">{proposal.input.body || '（なし / none）'}</p>
         </dd>
       </dl>
-      {check?.ok ? (
-        <ApproveForms {...props} />
-      ) : check ? (
-        <p>
-          {check.message.ja} <En>{check.message.en}</En>
-        </p>
-      ) : (
-        <p>
-          承認者(approver)が確認しています。差し戻されると、この画面の「承認の経過」にコメントが表示されます。{' '}
-          <En>An approver will review it; if returned, their comment appears under Approval history.</En>
-        </p>
-      )}
+      <ReviewPart
+        {...props}
+        waiting={{
+          ja: '承認者(approver)が確認しています。差し戻されると、この画面の「承認の経過」にコメントが表示されます。',
+          en: 'An approver will review it; if returned, their comment appears under Approval history.',
+        }}
+      />
     </section>
   );
 };
 
 export const ApprovalPanel: FC<ApprovalPanelProps> = (props) => {
-  const { noticeId, status, approval, check, proposal } = props;
+  const { noticeId, status, approval, proposal } = props;
   if (proposal) return <ProposalPanel {...props} proposal={proposal} />;
   if (status === 'returned') {
     const last = approval.approvals.findLast((s) => s.decision === 'returned');
@@ -209,18 +215,13 @@ export const ApprovalPanel: FC<ApprovalPanelProps> = (props) => {
           Nothing is sent until it is approved ({approval.received} of {approval.required} approvals).
         </En>
       </p>
-      {check?.ok ? (
-        <ApproveForms {...props} />
-      ) : check ? (
-        <p>
-          {check.message.ja} <En>{check.message.en}</En>
-        </p>
-      ) : (
-        <p>
-          承認者(approver)が確認しています。承認されると配信され、差し戻されるとこの画面にコメントが表示されます。{' '}
-          <En>An approver will review it: once approved it is sent; if returned, their comment appears here.</En>
-        </p>
-      )}
+      <ReviewPart
+        {...props}
+        waiting={{
+          ja: '承認者(approver)が確認しています。承認されると配信され、差し戻されるとこの画面にコメントが表示されます。',
+          en: 'An approver will review it: once approved it is sent; if returned, their comment appears here.',
+        }}
+      />
     </section>
   );
 };
