@@ -233,6 +233,44 @@ describe.skipIf(!HAS_CHROMIUM)(browserSuite('staff console in headless Chromium'
     expect([...authorProblems, ...approverProblems]).toEqual([]);
   }, 30_000);
 
+  it('an author’s correction of a sent emergency waits for approval; the approver reads it in full and sends it', async () => {
+    const title = '避難指示（鹿本地区）';
+    const id = await postNotice(api, { title, severity: 'emergency', category: '避難情報', channels: ['mail', 'cap'] });
+    await waitForDeliveries(hibiki.deps, id, SUBSCRIBERS + 1);
+    sink.reset();
+
+    const authorPage = await newPage();
+    const authorProblems = watchProblems(authorPage).problems;
+    await signInThroughForm(
+      authorPage,
+      hibiki.base,
+      await token('author', '鹿本支所 田中'),
+      `/console/notices/${id}/correct`,
+    );
+    const body = '避難所を鹿本中学校体育館に変更します。';
+    await authorPage.getByLabel('本文（必須）').fill(body);
+    await authorPage.locator('button[data-submit]').click();
+    await authorPage.getByRole('button', { name: /訂正を配信/ }).click();
+    await authorPage.waitForURL((url) => url.pathname === `/console/notices/${id}`);
+    await authorPage.getByText('承認されるまで誰にも配信しません').waitFor();
+    expect(await authorPage.getByRole('heading', { name: /訂正（第2版）の承認待ち/ }).count()).toBe(1);
+    expect(mailsTitled(title)).toHaveLength(0);
+
+    const approverPage = await newPage();
+    const approverProblems = watchProblems(approverPage).problems;
+    await signInThroughForm(approverPage, hibiki.base, await token('approver', '防災課長 山本'), '/console/approvals');
+    await approverPage.getByRole('row').filter({ hasText: title }).getByRole('link').click();
+    await approverPage.waitForURL((url) => url.pathname === `/console/notices/${id}`);
+    expect(await approverPage.locator('section.flash.warn').textContent()).toContain(body);
+    await screenshotAt(approverPage, shots, 'console-proposal');
+    expect(await sideScrollAt(approverPage, PHONE)).toBeLessThanOrEqual(0);
+    await approverPage.getByRole('button', { name: '承認して配信' }).click();
+    await approverPage.locator('.flash[role="status"]').filter({ hasText: '承認しました' }).waitFor();
+    await sink.waitFor(SUBSCRIBERS);
+    expect(mailsTitled(title).every((m) => m.parsed.subject?.includes('訂正'))).toBe(true);
+    expect([...authorProblems, ...approverProblems]).toEqual([]);
+  }, 30_000);
+
   it('shows a failed delivery with its reason, and 失敗分を再送 sends it once the mailbox accepts again', async () => {
     const refusing = residents[3] as string;
     sink.rejectRecipient(refusing, 450, '4.2.1 Mailbox temporarily unavailable');
