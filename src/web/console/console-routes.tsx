@@ -231,14 +231,23 @@ export function createConsoleRoutes(
       });
     }
     const token = (await formField(c, 'token'))?.trim() ?? '';
-    const identity = token ? await deps.store.tokens.verify(token) : undefined;
-    if (!identity) {
-      logger.info({ outcome: 'refused' }, 'console sign-in');
-      return loginPage(c, {
-        ja: 'トークンが正しくないか、失効しています。入力し直すか、管理者に新しいトークンを依頼してください。',
-        en: 'The token is wrong or revoked. Enter it again, or ask an administrator for a new one.',
-      });
+    const checked = token ? await deps.store.tokens.check(token) : { refused: 'invalid' as const };
+    if ('refused' in checked) {
+      logger.info({ outcome: 'refused', reason: checked.refused }, 'console sign-in');
+      return loginPage(
+        c,
+        checked.refused === 'expired'
+          ? {
+              ja: 'このトークンは有効期限が切れています。管理者に新しいトークンを依頼してください。',
+              en: 'This token has expired. Ask an administrator for a new one.',
+            }
+          : {
+              ja: 'トークンが正しくないか、失効しています。入力し直すか、管理者に新しいトークンを依頼してください。',
+              en: 'The token is wrong or revoked. Enter it again, or ask an administrator for a new one.',
+            },
+      );
     }
+    const { identity } = checked;
     // A successful sign-in clears the count, so a long day of typing mistakes never locks out.
     await limiter.reset(`client:${createHash('sha256').update(client).digest('hex')}`);
     const created = await deps.store.staffSessions.create(identity.tokenId, session.lifetime);
