@@ -11,6 +11,7 @@ import type { SessionLifetime } from '../../store/staff-sessions.ts';
 import { isStoreUnavailable } from '../../store/store-errors.ts';
 import { CONSOLE_SCRIPTS } from './console-assets.ts';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
+import { createOidcSignIn, OIDC_START_PATH } from './oidc-sign-in.tsx';
 import {
   type ConsoleEnv,
   type ConsoleRefusal,
@@ -165,6 +166,18 @@ export function createConsoleRoutes(
         <h1>
           サインイン <En>/ Sign in</En>
         </h1>
+        {deps.config.oidc ? (
+          <>
+            <div class="actions">
+              <a class="button" href={`${OIDC_START_PATH}?next=${encodeURIComponent(next)}`}>
+                自治体のアカウントでサインイン <span lang="en">/ Sign in with the city account</span>
+              </a>
+            </div>
+            <h2>
+              トークンでサインイン <En>/ Sign in with a token</En>
+            </h2>
+          </>
+        ) : null}
         <p>
           職員用のトークン（<code>hibiki token create</code> で作成したもの）を入力してください。
           <br />
@@ -266,6 +279,10 @@ export function createConsoleRoutes(
       await deps.store.audit.record(current.identity.name, 'console.signout', `token:${current.identity.tokenId}`);
     return c.redirect('/console/login', 303);
   });
+
+  if (deps.config.oidc) {
+    app.route('/', createOidcSignIn({ deps, settings: deps.config.oidc, session, logger, safeNext }));
+  }
 
   // A service refusal (a bad field, a notice in the wrong state) becomes a page, not the API's JSON.
   app.onError(async (thrown, c) => {
