@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type ErrorJson, type Harness } from '../api/harness.ts';
-import { consoleClient } from '../helpers/console.ts';
+import { consoleClient, signedInConsole } from '../helpers/console.ts';
 import { startHibiki } from '../helpers/process.ts';
 import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
@@ -80,6 +80,30 @@ describe('staff tokens with an expiry', () => {
     });
     expect(past.status).toBe(400);
     expect(Object.keys(((await past.json()) as ErrorJson).error.fields ?? {})).toEqual(['expiresAt']);
+  });
+});
+
+describe('a token expiry from the console', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness('sqlite');
+  });
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  it('takes a date, shows it in the list, and names the field for a past one', async () => {
+    const admin = await signedInConsole(h.app, h.deps.store.tokens, 'admin', 'console expiry admin');
+    await admin.page('/console/tokens');
+    const made = await admin.post('/console/tokens', { name: '年度末まで', role: 'author', expiresAt: '2030-03-31' });
+    expect(made.status).toBe(200);
+    expect((await h.deps.store.tokens.list()).find((t) => t.name === '年度末まで')?.expiresAt).toBe(
+      '2030-03-31T00:00:00.000Z',
+    );
+    expect(await admin.page('/console/tokens')).toMatch(/期限 <time datetime="2030-03-31T09:00/);
+    const past = await admin.post('/console/tokens', { name: '過去の期限', role: 'author', expiresAt: '2020-01-01' });
+    expect(past.status).toBe(400);
+    expect(await past.text()).toContain('id="token-expires-error"');
   });
 });
 

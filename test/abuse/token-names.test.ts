@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type ErrorJson, type Harness } from '../api/harness.ts';
+import { signedInConsole } from '../helpers/console.ts';
 import { startHibiki } from '../helpers/process.ts';
 import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
@@ -62,6 +63,28 @@ describe('token names through the admin API', () => {
     expect((await h.request('DELETE', `/v1/tokens/${id}`, { as: 'admin' })).status).toBe(200);
     const again = await h.request('POST', '/v1/tokens', { as: 'admin', json: { name: '防災課 yamada', role: 'author' } });
     expect(again.status).toBe(201);
+  });
+});
+
+describe('token names through the console', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness('sqlite');
+  });
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  it('refuses a forged name with a line break and a duplicate, with the error at the name field', async () => {
+    const admin = await signedInConsole(h.app, h.deps.store.tokens, 'admin', '情報政策課 管理者');
+    await admin.page('/console/tokens');
+    const forged = await admin.post('/console/tokens', { name: 'yamada\n3  admin  active', role: 'admin' });
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toMatch(/id="token-name-error"[^>]*>[\s\S]*制御文字/);
+    const twin = await admin.post('/console/tokens', { name: '情報政策課　管理者', role: 'author' });
+    expect(twin.status).toBe(409);
+    expect(await twin.text()).toContain('#1');
+    expect((await h.deps.store.tokens.list()).map((t) => t.name)).not.toContain('情報政策課　管理者');
   });
 });
 
