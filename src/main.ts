@@ -6,9 +6,9 @@ import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
 import { createLogger } from './logger.ts';
+import { parseExpiresIn, prepareToken, unprintableName } from './services/tokens.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
-import { parseExpiresIn, prepareToken, unprintableName } from './services/tokens.ts';
 import type { StaffRole } from './store/schema.ts';
 import { createTokenRepo } from './store/tokens.ts';
 
@@ -198,17 +198,20 @@ async function tokenCommand(config: Config, args: string[]): Promise<number> {
       const now = Date.now();
       console.log(['id', 'role    ', 'state  ', 'kind ', 'created', 'last used', 'expires', 'name'].join('  '));
       for (const t of await tokens.list()) {
-        const state = t.revokedAt
-          ? 'revoked'
-          : t.expiresAt && Date.parse(t.expiresAt) <= now
-            ? 'expired'
-            : 'active ';
+        const state = t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= now ? 'expired' : 'active ';
         // A name from before names were checked may still hold a line break: print it escaped.
         const name = unprintableName(t.name) ? JSON.stringify(t.name) : t.name;
         console.log(
-          [t.id, t.role.padEnd(8), state, t.kind.padEnd(5), t.createdAt, t.lastUsedAt ?? '-', t.expiresAt ?? 'never', name].join(
-            '  ',
-          ),
+          [
+            t.id,
+            t.role.padEnd(8),
+            state,
+            t.kind.padEnd(5),
+            t.createdAt,
+            t.lastUsedAt ?? '-',
+            t.expiresAt ?? 'never',
+            name,
+          ].join('  '),
         );
       }
       return 0;

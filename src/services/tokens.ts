@@ -192,7 +192,11 @@ export function createTokenService({ tokens, audit }: TokenServiceDeps) {
       const { name, role, expiresAt } = checked.input;
       const { id, token } = await tokens.create(name, role, { expiresAt });
       const expires = expiresAt ? expiresAt.toISOString() : null;
-      await audit.record(actor.name, 'token.create', String(id), { name, role, ...(expires ? { expiresAt: expires } : {}) });
+      await audit.record(actor.name, 'token.create', String(id), {
+        name,
+        role,
+        ...(expires ? { expiresAt: expires } : {}),
+      });
       return { id, name, role, expiresAt: expires, token };
     },
 

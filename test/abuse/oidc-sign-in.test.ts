@@ -133,7 +133,11 @@ describe('staff sign-in with the city account (OpenID Connect)', () => {
 
     // The approval names the person, and their identity row is the approver of record.
     const author = await staffClient(deps, 'author', '防災課 作成者');
-    const id = await postNotice(author, { title: '個人アカウントで承認', severity: 'emergency', requestApproval: true });
+    const id = await postNotice(author, {
+      title: '個人アカウントで承認',
+      severity: 'emergency',
+      requestApproval: true,
+    });
     await client.page(`/console/notices/${id}`);
     const approved = await client.post(`/console/notices/${id}/approve`, { comment: '確認しました' });
     expect(approved.status).toBe(303);

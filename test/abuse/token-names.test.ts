@@ -46,7 +46,10 @@ describe('token names through the admin API', () => {
   }
 
   it('refuses a second live token of the same name, whatever its case, width or spacing', async () => {
-    const first = await h.request('POST', '/v1/tokens', { as: 'admin', json: { name: '防災課 Yamada', role: 'author' } });
+    const first = await h.request('POST', '/v1/tokens', {
+      as: 'admin',
+      json: { name: '防災課 Yamada', role: 'author' },
+    });
     expect(first.status).toBe(201);
     const { id } = (await first.json()) as { id: number };
     for (const twin of ['防災課 Yamada', '防災課 yamada', '防災課\u3000ＹＡＭＡＤＡ', '防災課  YAMADA']) {
@@ -57,11 +60,17 @@ describe('token names through the admin API', () => {
       expect(body.error.fields_en?.name?.[0]).toContain(`#${id}`);
     }
     // Also against the seeded role tokens, made outside the service.
-    const seeded = await h.request('POST', '/v1/tokens', { as: 'admin', json: { name: 'STAFF-AUTHOR', role: 'author' } });
+    const seeded = await h.request('POST', '/v1/tokens', {
+      as: 'admin',
+      json: { name: 'STAFF-AUTHOR', role: 'author' },
+    });
     expect(seeded.status).toBe(409);
     // Once revoked, the name is free for the person's new token.
     expect((await h.request('DELETE', `/v1/tokens/${id}`, { as: 'admin' })).status).toBe(200);
-    const again = await h.request('POST', '/v1/tokens', { as: 'admin', json: { name: '防災課 yamada', role: 'author' } });
+    const again = await h.request('POST', '/v1/tokens', {
+      as: 'admin',
+      json: { name: '防災課 yamada', role: 'author' },
+    });
     expect(again.status).toBe(201);
   });
 });

@@ -28,7 +28,9 @@ export interface OidcIdp {
  * ID tokens, the token endpoint with client authentication and PKCE, and userinfo. The
  * role claim is released under the `openid` scope, so it reaches Hibiki through userinfo.
  */
-export async function startOidcIdp(options: { host?: 'localhost' | '127.0.0.1'; roleClaim?: string } = {}): Promise<OidcIdp> {
+export async function startOidcIdp(
+  options: { host?: 'localhost' | '127.0.0.1'; roleClaim?: string } = {},
+): Promise<OidcIdp> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const idp: Partial<OidcIdp> & { accounts: Map<string, IdpClaims> } = {
     accounts: new Map(),
@@ -147,7 +149,8 @@ export async function visitProvider(
     });
     jar.take(post);
     const next = post.headers.get('location');
-    if (!next) throw new Error(`the provider's ${prompt} form answered ${post.status}: ${(await post.text()).slice(0, 300)}`);
+    if (!next)
+      throw new Error(`the provider's ${prompt} form answered ${post.status}: ${(await post.text()).slice(0, 300)}`);
     url = new URL(next, url);
   }
   throw new Error('the provider never sent the browser back');

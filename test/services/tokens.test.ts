@@ -8,7 +8,17 @@ describe('token input checks', () => {
     expect(checkTokenInput({ name: ' 防災課\u3000山田 ', role: 'author' })).toEqual({
       input: { name: '防災課\u3000山田', role: 'author', expiresAt: null },
     });
-    for (const bad of ['a\nb', 'a\u0000b', 'a\u007fb', 'a\u0085b', 'a\u202eb', 'a\u200fb', 'a\u00adb', 'a\u2029b', 'a\ue000b']) {
+    for (const bad of [
+      'a\nb',
+      'a\u0000b',
+      'a\u007fb',
+      'a\u0085b',
+      'a\u202eb',
+      'a\u200fb',
+      'a\u00adb',
+      'a\u2029b',
+      'a\ue000b',
+    ]) {
       const checked = checkTokenInput({ name: bad, role: 'author' });
       expect('errors' in checked && Object.keys(checked.errors), JSON.stringify(bad)).toEqual(['name']);
     }
@@ -24,7 +34,8 @@ describe('token input checks', () => {
     expect(parseExpiresIn('90d', NOW)).toEqual(new Date('2027-03-07T00:00:00Z'));
     expect(parseExpiresIn('12h', NOW)).toEqual(new Date('2026-12-07T12:00:00Z'));
     expect(parseExpiresIn('2w', NOW)).toEqual(new Date('2026-12-21T00:00:00Z'));
-    for (const bad of ['90', '0d', '-1d', '1.5d', '90x', 'd', '100000d']) expect(parseExpiresIn(bad, NOW), bad).toBeUndefined();
+    for (const bad of ['90', '0d', '-1d', '1.5d', '90x', 'd', '100000d'])
+      expect(parseExpiresIn(bad, NOW), bad).toBeUndefined();
   });
 
   it('takes an expiry as an ISO date or time in the future, and refuses the past or a non-date', () => {

@@ -73,7 +73,7 @@ describe.skipIf(!HAS_CHROMIUM)(browserSuite('city-account sign-in in headless Ch
     await page.waitForURL((url) => url.origin === hibiki.base && url.pathname === '/console/approvals', {
       timeout: 10_000,
     });
-    const header = await page.locator('header.console .who').innerText();
+    const header = (await page.locator('header.console .who').textContent()) ?? '';
     expect(header).toContain('山田 太郎 (yamada@city.yamaga.example)');
     expect(header).toContain('承認者(approver)');
     const cookies = await signedIn.cookies(hibiki.base);
@@ -86,7 +86,7 @@ describe.skipIf(!HAS_CHROMIUM)(browserSuite('city-account sign-in in headless Ch
   it('shows a person without a role the page that says to ask the administrator', async () => {
     const { context, page } = await throughProvider('suzuki', '/console/notices');
     await page.waitForURL((url) => url.origin === hibiki.base && url.pathname === '/console/oidc/callback');
-    const text = await page.locator('main').innerText();
+    const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain('管理者に役割の割り当てを依頼してください');
     expect(text).toContain('Ask the administrator');
     await screenshotAt(page, shots, 'no-role');

@@ -95,7 +95,8 @@ function classify(err: unknown): OidcFailure {
   if (err instanceof client.AuthorizationResponseError) return new OidcFailure('denied', err.error);
   if (err instanceof client.ResponseBodyError) return new OidcFailure('unverified', `token endpoint: ${err.error}`);
   const code = (err as { code?: unknown }).code;
-  if (err instanceof TypeError && /fetch failed/.test(err.message)) return new OidcFailure('unreachable', 'fetch failed');
+  if (err instanceof TypeError && /fetch failed/.test(err.message))
+    return new OidcFailure('unreachable', 'fetch failed');
   if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') return new OidcFailure('unreachable', String(code));
   return new OidcFailure('unverified', typeof code === 'string' ? code : (err as Error).name || 'error');
 }
@@ -153,7 +154,9 @@ export function createOidcClient(settings: OidcSettings) {
         failedAt = Date.now();
         // Whatever went wrong, a provider without its metadata cannot sign anyone in: a wait, not a refusal.
         const failure = classify(err);
-        throw failure.reason === 'unreachable' ? failure : new OidcFailure('unreachable', `discovery: ${failure.detail}`);
+        throw failure.reason === 'unreachable'
+          ? failure
+          : new OidcFailure('unreachable', `discovery: ${failure.detail}`);
       });
     }
     return configuration;

@@ -143,7 +143,10 @@ export function createOidcSignIn({ deps, settings, session, logger, safeNext }: 
       person = await oidc.finish(new URL(c.req.url).search, pending);
     } catch (err) {
       const failure = err instanceof OidcFailure ? err : new OidcFailure('unverified', 'error');
-      logger.warn({ outcome: 'refused', via: 'oidc', reason: failure.reason, detail: failure.detail }, 'console sign-in');
+      logger.warn(
+        { outcome: 'refused', via: 'oidc', reason: failure.reason, detail: failure.detail },
+        'console sign-in',
+      );
       return refusal(c, FAILURE[failure.reason]);
     }
     if (!person.role) {
