@@ -168,7 +168,10 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_:/.-]+$/, 'a claim name such as roles or realm_access.roles')
     .default('roles'),
   // Unset: PUBLIC_BASE_URL + /console/oidc/callback; register exactly this at the provider.
-  OIDC_REDIRECT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  OIDC_REDIRECT_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => new URL(u).pathname === '/console/oidc/callback', 'its path must be /console/oidc/callback')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

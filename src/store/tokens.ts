@@ -33,6 +33,13 @@ export interface OidcPerson {
   subject: string;
   name: string;
   role: StaffRole;
+  /**
+   * Live rows whose name reads as `name` (the caller compares, as token names are compared):
+   * when one is not this person's own, they are named `nameIfTaken` instead, so the audit log
+   * and approvals never show two people under one name.
+   */
+  takenBy?: number[];
+  nameIfTaken?: string;
 }
 
 /** Tokens are stored only as SHA-256 hashes: they are long random strings, so no slow hash is needed. */
@@ -148,18 +155,20 @@ export function createTokenRepo(db: Db) {
         .where('revoked_at', 'is', null)
         .orderBy('id', 'desc')
         .executeTakeFirst();
+      const clash = (person.takenBy ?? []).some((id) => id !== Number(live?.id));
+      const name = clash && person.nameIfTaken ? person.nameIfTaken : person.name;
       if (live) {
         await k
           .updateTable('staff_tokens')
-          .set({ name: person.name, role: person.role, last_used_at: toIso(now) })
+          .set({ name, role: person.role, last_used_at: toIso(now) })
           .where('id', '=', live.id)
           .execute();
-        return { tokenId: Number(live.id), name: person.name, role: person.role };
+        return { tokenId: Number(live.id), name, role: person.role };
       }
       const row = await k
         .insertInto('staff_tokens')
         .values({
-          name: person.name,
+          name,
           role: person.role,
           token_hash: hashToken(randomBytes(32).toString('base64url')),
           created_at: toIso(now),
@@ -171,7 +180,7 @@ export function createTokenRepo(db: Db) {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      return { tokenId: Number(row.id), name: person.name, role: person.role };
+      return { tokenId: Number(row.id), name, role: person.role };
     },
 
     /**

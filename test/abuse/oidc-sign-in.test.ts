@@ -33,6 +33,8 @@ const PEOPLE = {
   tanaka: { sub: 'idp-0004', name: '田中 次郎', email: 'tanaka@city.yamaga.example' },
   // Two people of one name are told apart by their address.
   yamada2: { sub: 'idp-0005', name: '山田 太郎', email: 'yamada.t@city.yamaga.example', roles: ['approver'] },
+  // No address, and the name of a live token: named apart by the subject.
+  kiki: { sub: 'idp-0006', name: '危機管理監', roles: ['approver'] },
 } satisfies Record<string, IdpClaims>;
 
 describe('staff sign-in with the city account (OpenID Connect)', () => {
@@ -172,6 +174,18 @@ describe('staff sign-in with the city account (OpenID Connect)', () => {
     const replay = await app.request(`${ORIGIN}/console/notices`, { headers: { cookie: `${SESSION}=${before}` } });
     expect(replay.status).toBe(303);
     expect(await client.page('/console/notices')).toContain('佐藤 花子 (sato@city.yamaga.example)（作成者(author)）');
+  });
+
+  it('names a person apart when a live token already has their name', async () => {
+    await deps.store.tokens.create('危機管理監', 'approver');
+    const client = await signIn('kiki');
+    expect(await client.page('/console/notices')).toContain('危機管理監 [idp-0006]');
+    // Again: still the same person under the same name, not a second identity.
+    await signIn('kiki');
+    expect((await deps.store.tokens.list()).filter((t) => t.name.startsWith('危機管理監')).map((t) => t.name)).toEqual([
+      '危機管理監',
+      '危機管理監 [idp-0006]',
+    ]);
   });
 
   it('refuses a person whose claim names no Hibiki role, saying to ask the administrator, and ends their sessions', async () => {
@@ -340,6 +354,14 @@ describe('city-account sign-in when the provider cannot be reached, and its sett
     expect(
       configErrorOf({ OIDC_ISSUER: 'http://idp.city.example', OIDC_CLIENT_ID: 'x', OIDC_CLIENT_SECRET: 'y' }),
     ).toMatch(/OIDC_ISSUER: https/);
+    expect(
+      configErrorOf({
+        OIDC_ISSUER: 'https://idp.city.example',
+        OIDC_CLIENT_ID: 'x',
+        OIDC_CLIENT_SECRET: 'y',
+        OIDC_REDIRECT_URL: 'https://hibiki.city.example/callback',
+      }),
+    ).toMatch(/OIDC_REDIRECT_URL: its path must be \/console\/oidc\/callback/);
     // The secret is never echoed.
     expect(configErrorOf({ OIDC_CLIENT_SECRET: 'never-shown-secret' })).not.toContain('never-shown-secret');
   });

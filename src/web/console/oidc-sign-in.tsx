@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Deps } from '../../deps.ts';
 import type { Logger } from '../../logger.ts';
+import { nameKey, TOKEN_NAME_MAX } from '../../services/tokens.ts';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import { createOidcClient, OidcFailure, type OidcSettings, type PendingSignIn } from './oidc-client.ts';
 import { type ConsoleEnv, type SessionOptions, sessionSecretOf, setSessionCookie } from './session.ts';
@@ -34,6 +35,12 @@ function readPending(raw: string | undefined): PendingSignIn | undefined {
     // A cookie we did not write: the same as none.
   }
   return undefined;
+}
+
+/** A name another live token or person already has, told apart by the provider's subject. */
+function withSubject(name: string, subject: string): string {
+  const tag = ` [${[...subject.replace(/[^\x21-\x7e]/g, '')].slice(0, 40).join('')}]`;
+  return [...name].slice(0, TOKEN_NAME_MAX - [...tag].length).join('') + tag;
 }
 
 interface RefusalText {
@@ -162,11 +169,15 @@ export function createOidcSignIn({ deps, settings, session, logger, safeNext }: 
         },
       );
     }
+    const key = nameKey(person.name);
+    const takenBy = (await deps.store.tokens.liveNames()).filter((t) => nameKey(t.name) === key).map((t) => t.id);
     const identity = await deps.store.tokens.signInPerson({
       issuer: person.issuer,
       subject: person.subject,
       name: person.name,
       role: person.role,
+      takenBy,
+      nameIfTaken: withSubject(person.name, person.subject),
     });
     // Session fixation: a session the browser arrived with ends, and the new one has a new secret.
     const before = sessionSecretOf(c, session);
