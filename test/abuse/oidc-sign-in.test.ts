@@ -37,7 +37,7 @@ const PEOPLE = {
   kiki: { sub: 'idp-0006', name: '危機管理監', roles: ['approver'] },
 } satisfies Record<string, IdpClaims>;
 
-describe('staff sign-in with the city account (OpenID Connect)', () => {
+describe.each(['sqlite', 'postgres'] as const)('staff sign-in with the city account (OpenID Connect, %s)', (store) => {
   let idp: OidcIdp;
   let deps: TestDeps;
   let app: ReturnType<typeof createApp>;
@@ -46,6 +46,7 @@ describe('staff sign-in with the city account (OpenID Connect)', () => {
     idp = await startOidcIdp();
     for (const [login, claims] of Object.entries(PEOPLE)) idp.accounts.set(login, { ...claims });
     deps = await createTestDeps({
+      store,
       env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET },
     });
     idp.register({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: CALLBACK });

@@ -10,10 +10,10 @@ import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 const DAY = 86_400_000;
 
 /** A token may be given an end; after it the API, the console and its sessions refuse it and say why. */
-describe('staff tokens with an expiry', () => {
+describe.each(['sqlite', 'postgres'] as const)('staff tokens with an expiry (%s)', (store) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness('sqlite');
+    h = await createHarness(store);
   });
   afterAll(async () => {
     await h.dispose();

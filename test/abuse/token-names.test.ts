@@ -25,10 +25,10 @@ const FORGED = [
   ['a byte-order mark', 'yama\ufeffda'],
 ] as const;
 
-describe('token names through the admin API', () => {
+describe.each(['sqlite', 'postgres'] as const)('token names through the admin API (%s)', (store) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness('sqlite');
+    h = await createHarness(store);
   });
   afterAll(async () => {
     await h.dispose();
