@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { type IdpClaims, type OidcIdp, startOidcIdp, visitProvider } from '../fakes/oidc-idp.ts';
@@ -313,6 +314,43 @@ describe.each(['sqlite', 'postgres'] as const)('staff sign-in with the city acco
     const res = await follow(cancelling, cancelled);
     expect(res.status).toBe(401);
     expect(await res.text()).toContain('サインインが取り消されたか');
+  });
+
+  it('answers any callback query and pending cookie with a refusal page: never a session, never a 5xx', async () => {
+    const text = fc.string({ maxLength: 80 });
+    const pendingShaped = fc
+      .record({ state: text, nonce: text, verifier: text, next: fc.oneof(text, fc.constant('//evil.example')) })
+      .map((p) => Buffer.from(JSON.stringify(p)).toString('base64url'));
+    const cookie = fc.option(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{0,120}$/), pendingShaped), { nil: undefined });
+    const param = fc.option(text, { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          code: param,
+          state: param,
+          iss: fc.option(fc.oneof(fc.constant(idp.issuer), text), { nil: undefined }),
+          error: param,
+          cookie,
+        }),
+        async (d) => {
+          const url = new URL(CALLBACK);
+          for (const k of ['code', 'state', 'iss', 'error'] as const) {
+            const v = d[k];
+            if (v !== undefined) url.searchParams.set(k, v);
+          }
+          const res = await app.request(url.href, {
+            headers: d.cookie === undefined ? {} : { cookie: `${PENDING}=${d.cookie}` },
+          });
+          const html = await res.text();
+          expect([400, 401], `${url.search} → ${res.status}: ${html.slice(0, 200)}`).toContain(res.status);
+          expect(html).toMatch(/<html[^>]*lang="ja"/);
+          expect(res.headers.getSetCookie().some((c) => c.startsWith(`${SESSION}=`) && !/Max-Age=0/i.test(c))).toBe(
+            false,
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('never lets a person row be used as a bearer token', async () => {
