@@ -150,6 +150,28 @@ const Env = z.object({
   /** Caps every channel's recipients per delivery job; 1 is the one-job-per-recipient design the benchmark compares. */
   DELIVERY_BATCH_LIMIT: z.coerce.number().int().min(1).max(1_000).optional(),
   EMERGENCY_APPROVALS: z.coerce.number().int().min(1).max(2).default(1),
+  // — staff sign-in through the city's identity provider (OpenID Connect) —
+  // The issuer's own URL (discovery appends /.well-known/openid-configuration); https, or
+  // http only on loopback, for a provider run beside a test.
+  OIDC_ISSUER: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => {
+      const url = new URL(u);
+      return url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    }, 'https://… (http only for a provider on loopback)')
+    .optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  // The claim carrying the role(s) author/approver/admin; a dotted path reaches into an object (realm_access.roles).
+  OIDC_ROLE_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_:/.-]+$/, 'a claim name such as roles or realm_access.roles')
+    .default('roles'),
+  // Unset: PUBLIC_BASE_URL + /console/oidc/callback; register exactly this at the provider.
+  OIDC_REDIRECT_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => new URL(u).pathname === '/console/oidc/callback', 'its path must be /console/oidc/callback')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -165,6 +187,7 @@ export const SECRET_SETTINGS = [
   'LINE_CHANNEL_SECRET',
   'VAPID_PRIVATE_KEY',
   'REDIS_SENTINEL_PASSWORD',
+  'OIDC_CLIENT_SECRET',
 ] as const;
 /** Settings that are URLs, whose password (if any) is a secret. */
 export const URL_SETTINGS = ['SMTP_URL', 'DATABASE_URL', 'REDIS_URL'] as const;
@@ -227,6 +250,18 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
   if (env.CHANNELS.includes('line')) {
     for (const k of ['LINE_CHANNEL_ACCESS_TOKEN', 'LINE_CHANNEL_SECRET'] as const) {
       if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'CHANNELS includes line: required' });
+    }
+  }
+  // — staff sign-in through the city's identity provider (OpenID Connect) —
+  const oidc = ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const;
+  const oidcSet = oidc.filter((k) => env[k]);
+  if (oidcSet.length > 0 && oidcSet.length < oidc.length) {
+    for (const k of oidc.filter((k) => !env[k])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [k],
+        message: `${oidcSet.join(', ')} set: set all of ${oidc.join(', ')} for sign-in with the city account, or none`,
+      });
     }
   }
 });
@@ -336,6 +371,18 @@ function toConfig(env: z.infer<typeof Env>) {
     },
     /** How many distinct approvers an emergency notice needs before it is sent. */
     approvals: { emergency: env.EMERGENCY_APPROVALS },
+    // — staff sign-in through the city's identity provider (OpenID Connect) —
+    /** Set: the console offers 自治体のアカウントでサインイン beside token sign-in. */
+    oidc:
+      env.OIDC_ISSUER && env.OIDC_CLIENT_ID && env.OIDC_CLIENT_SECRET
+        ? {
+            issuer: env.OIDC_ISSUER,
+            clientId: env.OIDC_CLIENT_ID,
+            clientSecret: env.OIDC_CLIENT_SECRET,
+            roleClaim: env.OIDC_ROLE_CLAIM,
+            redirectUrl: env.OIDC_REDIRECT_URL ?? `${publicBaseUrl}/console/oidc/callback`,
+          }
+        : undefined,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -6,6 +6,7 @@ import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
 import { createLogger } from './logger.ts';
+import { parseExpiresIn, prepareToken, unprintableName } from './services/tokens.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
 import type { StaffRole } from './store/schema.ts';
@@ -17,8 +18,9 @@ const USAGE = `Usage: hibiki <command>
   worker                 the queue workers (dispatch and delivery; WORKER_QUEUES picks which)
   all                    both in one process (what npm start runs)
   migrate                bring the store to the newest schema
-  token create --role author|approver|admin --name NAME
-                         create a staff API token (printed once, on the last line)
+  token create --role author|approver|admin --name NAME [--expires-in 90d | --expires 2027-03-31]
+                         create a staff API token (printed once, on the last line);
+                         --expires-in takes hours, days or weeks (12h, 90d, 2w)
   token list             list tokens (never the tokens themselves)
   token revoke ID        revoke a token
 `;
@@ -136,6 +138,25 @@ function closeServer(server: ServerType): Promise<void> {
   });
 }
 
+/** `--expires-in 90d` or `--expires 2027-03-31` (not both): the expiry prepareToken then checks, and the flag to name. */
+function expiryFlags(args: string[]): { expiresAt: Date | string | undefined; flag: string } | { error: string } {
+  const expiresIn = flag(args, 'expires-in');
+  const expires = flag(args, 'expires');
+  if (expiresIn !== undefined && expires !== undefined) {
+    return { error: '--expires-in and --expires: give one of them, not both / 期限はどちらか一方で指定してください' };
+  }
+  if (expiresIn !== undefined) {
+    const at = parseExpiresIn(expiresIn);
+    if (!at) {
+      return {
+        error: `--expires-in: ${JSON.stringify(expiresIn)} is not a length; give hours, days or weeks up to ten years, e.g. 12h, 90d, 2w / 期間は 12h、90d、2w のように時間・日・週で指定してください（10年まで）`,
+      };
+    }
+    return { expiresAt: at, flag: '--expires-in' };
+  }
+  return { expiresAt: expires, flag: '--expires' };
+}
+
 async function tokenCommand(config: Config, args: string[]): Promise<number> {
   const db = openConfiguredDb(config);
   try {
@@ -153,17 +174,44 @@ async function tokenCommand(config: Config, args: string[]): Promise<number> {
         console.error('hibiki token create: --name NAME is required (who or what uses the token)');
         return 2;
       }
-      const created = await tokens.create(name.trim(), role);
-      console.log(`Created ${role} token #${created.id} for "${name.trim()}". It is shown only now:`);
+      const expiry = expiryFlags(rest);
+      if ('error' in expiry) {
+        console.error(`hibiki token create: ${expiry.error}`);
+        return 2;
+      }
+      const prepared = await prepareToken(tokens, { name, role, expiresAt: expiry.expiresAt });
+      if ('errors' in prepared) {
+        for (const [field, reasons] of Object.entries(prepared.errors)) {
+          const named = field === 'expiresAt' ? expiry.flag : `--${field}`;
+          for (const r of reasons) console.error(`hibiki token create: ${named}: ${r.ja} / ${r.en}`);
+        }
+        return 2;
+      }
+      const input = prepared.input;
+      const created = await tokens.create(input.name, input.role, { expiresAt: input.expiresAt });
+      const until = input.expiresAt ? `, expires ${input.expiresAt.toISOString()}` : '';
+      console.log(`Created ${role} token #${created.id} for "${input.name}"${until}. It is shown only now:`);
       console.log(created.token);
       return 0;
     }
     if (sub === 'list') {
+      const now = Date.now();
+      console.log(['id', 'role    ', 'state  ', 'kind ', 'created', 'last used', 'expires', 'name'].join('  '));
       for (const t of await tokens.list()) {
+        const state = t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= now ? 'expired' : 'active ';
+        // A name from before names were checked may still hold a line break: print it escaped.
+        const name = unprintableName(t.name) ? JSON.stringify(t.name) : t.name;
         console.log(
-          [t.id, t.role.padEnd(8), t.revokedAt ? 'revoked' : 'active ', t.createdAt, t.lastUsedAt ?? '-', t.name].join(
-            '  ',
-          ),
+          [
+            t.id,
+            t.role.padEnd(8),
+            state,
+            t.kind.padEnd(5),
+            t.createdAt,
+            t.lastUsedAt ?? '-',
+            t.expiresAt ?? 'never',
+            name,
+          ].join('  '),
         );
       }
       return 0;

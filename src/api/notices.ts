@@ -433,7 +433,7 @@ function approvalRoute<Body extends z.ZodType, Status extends ErrorStatus>(step:
 }
 
 export interface NoticeRoutesDeps {
-  tokens: Pick<TokenRepo, 'verify'>;
+  tokens: Pick<TokenRepo, 'check'>;
   notices: NoticeService;
   links: Links;
 }

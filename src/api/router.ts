@@ -9,7 +9,7 @@ export function createRouter(): OpenAPIHono<AppEnv> {
 
 const DESCRIPTIONS: Record<number, string> = {
   400: '入力の誤り（項目と理由つき） / Invalid input, with the field and the reason',
-  401: 'トークンがない、正しくない、または失効 / Missing, invalid or revoked token',
+  401: 'トークンがない、正しくない、失効、または期限切れ / Missing, invalid, revoked or expired token',
   403: '権限が足りない（必要な役割つき） / The token lacks the role needed',
   404: '見つからない / Not found',
   409: '状態と矛盾する操作 / Conflicts with the current state',

@@ -77,7 +77,7 @@ type RowErrorOut = z.infer<typeof RowError>;
 type SkippedOut = z.infer<typeof Skipped>;
 
 export interface SubscriberRoutesDeps {
-  tokens: Pick<TokenRepo, 'verify'>;
+  tokens: Pick<TokenRepo, 'check'>;
   subscribers: Pick<SubscriberRepo, 'importMail' | 'exportMailPage'>;
   audit: Pick<AuditRepo, 'record'>;
   catalogue: Catalogue;

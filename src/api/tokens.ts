@@ -15,6 +15,10 @@ const TokenOut = z
     createdAt: z.string(),
     revokedAt: z.string().nullable(),
     lastUsedAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    kind: z.enum(['token', 'oidc']).openapi({
+      description: 'oidc: 自治体のアカウントでサインインする職員 / a person signing in with the city account',
+    }),
   })
   .openapi('StaffToken');
 
@@ -22,6 +26,11 @@ const TokenCreate = z
   .strictObject({
     name: z.string().trim().min(1).max(TOKEN_NAME_MAX).openapi({ example: '防災課 山田' }),
     role: Role,
+    // Checked by the token service, so a bad one is named like the other fields.
+    expiresAt: z.string().optional().openapi({
+      description: '有効期限（省略時は失効させるまで） / expiry (ISO date or date-time; none: until revoked)',
+      example: '2027-03-31T17:00:00+09:00',
+    }),
   })
   .openapi('StaffTokenCreate');
 
@@ -30,6 +39,7 @@ const TokenCreated = z
     id: z.number().int(),
     name: z.string(),
     role: Role,
+    expiresAt: z.string().nullable(),
     token: z.string().openapi({ description: 'この一度だけ表示される / shown this once only' }),
   })
   .openapi('StaffTokenCreated');
@@ -75,7 +85,7 @@ export function createTokenRoutes({ tokens, audit }: TokenRoutesDeps) {
       request: { body: { content: { 'application/json': { schema: TokenCreate } }, required: true } },
       responses: {
         201: { description: '作成した / Created', content: { 'application/json': { schema: TokenCreated } } },
-        ...errorResponses(400, 401, 403, 415),
+        ...errorResponses(400, 401, 403, 409, 415),
       },
     }),
     async (c) => {

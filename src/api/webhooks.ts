@@ -93,7 +93,7 @@ const IdParam = z.object({
 });
 
 export interface WebhookRoutesDeps {
-  tokens: Pick<TokenRepo, 'verify'>;
+  tokens: Pick<TokenRepo, 'check'>;
   webhooks: WebhookEndpointRepo;
   audit: Pick<AuditRepo, 'record'>;
   catalogue: Catalogue;

@@ -255,6 +255,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_oidc': {
+      async up(db: Kysely<any>) {
+        // A token may end on a date (a contractor's, a term's); NULL keeps today's tokens as they are.
+        await db.schema.alterTable('staff_tokens').addColumn('expires_at', 'text').execute();
+        // A person signed in through the city's identity provider is a staff_tokens row keyed by
+        // the provider's issuer and subject, so sessions, approvals and revocation work alike.
+        await db.schema.alterTable('staff_tokens').addColumn('oidc_issuer', 'text').execute();
+        await db.schema.alterTable('staff_tokens').addColumn('oidc_subject', 'text').execute();
+        await db.schema
+          .createIndex('staff_tokens_oidc')
+          .on('staff_tokens')
+          .columns(['oidc_issuer', 'oidc_subject'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -200,6 +200,15 @@ export interface StaffTokensTable {
   created_at: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** Unset: the token works until revoked. Set: refused from this time on, with its sessions. */
+  expires_at: string | null;
+  /**
+   * Set for a person who signs in through the city's identity provider (OpenID Connect):
+   * the row is their staff identity, not a bearer token (its hash is of a secret nobody
+   * holds), so approvals and the audit log name the person, as they do a token's holder.
+   */
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
 }
 
 export interface AuditLogTable {

@@ -22,7 +22,8 @@ export type StaffSessionRepo = ReturnType<typeof createStaffSessionRepo>;
 /**
  * Console sign-ins. The cookie holds a random secret; only its sha256 is stored, like the
  * staff tokens. A session lives no longer than the token it came from: revoking the token
- * ends every session made with it, because each lookup joins the live token.
+ * or its expiry ends every session made with it, because each lookup joins the live token.
+ * A person signed in through the identity provider has a staff_tokens row too.
  */
 export function createStaffSessionRepo(db: Db) {
   const k = db.kysely;
@@ -62,14 +63,24 @@ export function createStaffSessionRepo(db: Db) {
       const row = await k
         .selectFrom('staff_sessions as s')
         .innerJoin('staff_tokens as t', 't.id', 's.token_id')
-        .select(['s.csrf_token', 's.expires_at', 's.last_seen_at', 't.id as token_id', 't.name', 't.role'])
+        .select([
+          's.csrf_token',
+          's.expires_at',
+          's.last_seen_at',
+          't.id as token_id',
+          't.name',
+          't.role',
+          't.expires_at as token_expires_at',
+        ])
         .where('s.id_hash', '=', idHash)
         .where('t.revoked_at', 'is', null)
         .executeTakeFirst();
       if (!row) return undefined;
       const expiresAt = new Date(row.expires_at);
       const idleUntil = Date.parse(row.last_seen_at) + lifetime.idleMs;
-      if (expiresAt.getTime() <= now.getTime() || idleUntil <= now.getTime()) {
+      // A token's expiry ends its sessions too, as its revocation does.
+      const tokenEnded = row.token_expires_at !== null && Date.parse(row.token_expires_at) <= now.getTime();
+      if (expiresAt.getTime() <= now.getTime() || idleUntil <= now.getTime() || tokenEnded) {
         await k.deleteFrom('staff_sessions').where('id_hash', '=', idHash).execute();
         return undefined;
       }

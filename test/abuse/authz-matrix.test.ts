@@ -43,6 +43,9 @@ type Caller = (typeof CALLERS)[number];
 type Outcome = number | 'login';
 type Cells = [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome];
 
+let tokenNames = 0;
+const newTokenName = (): string => `新しい人 ${++tokenNames}`;
+
 /** What a caller sends besides its credentials; the link's secret is the caller's own. */
 interface Probe {
   method: string;
@@ -271,7 +274,8 @@ const PROBES: Record<RouteKey, Probe> = {
   'POST /v1/subscribers': { method: 'POST', path: '/v1/subscribers', json: [] },
   'GET /v1/subscribers/export.csv': get('/v1/subscribers/export.csv'),
   'GET /v1/tokens': get('/v1/tokens'),
-  'POST /v1/tokens': { method: 'POST', path: '/v1/tokens', json: { name: '新しい人', role: 'author' } },
+  // A new name each time: a live token's name is taken (finding 15).
+  'POST /v1/tokens': { method: 'POST', path: '/v1/tokens', json: () => ({ name: newTokenName(), role: 'author' }) },
   'DELETE /v1/tokens/:id': { method: 'DELETE', path: '/v1/tokens/99999' },
   'GET /v1/webhooks': get('/v1/webhooks'),
   'GET /v1/webhooks/:id': { method: 'GET', path: () => `/v1/webhooks/${at.webhook}` },
@@ -411,7 +415,11 @@ const PROBES: Record<RouteKey, Probe> = {
   },
   'GET /console/audit': get('/console/audit'),
   'GET /console/tokens': get('/console/tokens'),
-  'POST /console/tokens': { method: 'POST', path: '/console/tokens', form: { name: '新しい人', role: 'author' } },
+  'POST /console/tokens': {
+    method: 'POST',
+    path: '/console/tokens',
+    form: () => ({ name: newTokenName(), role: 'author' }),
+  },
   'GET /console/tokens/:id{[0-9]{1,15}}/revoke': get('/console/tokens/99999/revoke'),
   'POST /console/tokens/:id{[0-9]{1,15}}/revoke': {
     method: 'POST',

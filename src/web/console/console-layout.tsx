@@ -102,6 +102,8 @@ export interface ConsoleLayoutProps {
   section: ConsoleSection;
   /** Names of scripts under /console/assets/, loaded with defer. */
   scripts?: string[];
+  /** A console path to go on to at once: a navigation from our own page, so SameSite=Strict cookies go with it. */
+  refresh?: string;
   children: Child;
 }
 
@@ -112,6 +114,7 @@ export const ConsoleLayout: FC<ConsoleLayoutProps> = (props) => (
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="robots" content="noindex" />
       {props.session ? <meta name="csrf-token" content={props.session.csrfToken} /> : null}
+      {props.refresh ? <meta http-equiv="refresh" content={`0;url=${props.refresh}`} /> : null}
       <title>{`${props.title} | 響 Hibiki 管理画面`}</title>
       <style dangerouslySetInnerHTML={{ __html: CSS }} />
       {(props.scripts ?? []).map((name) => (

@@ -11,6 +11,7 @@ import type { SessionLifetime } from '../../store/staff-sessions.ts';
 import { isStoreUnavailable } from '../../store/store-errors.ts';
 import { CONSOLE_SCRIPTS } from './console-assets.ts';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
+import { createOidcSignIn, OIDC_START_PATH } from './oidc-sign-in.tsx';
 import {
   type ConsoleEnv,
   type ConsoleRefusal,
@@ -165,6 +166,18 @@ export function createConsoleRoutes(
         <h1>
           サインイン <En>/ Sign in</En>
         </h1>
+        {deps.config.oidc ? (
+          <>
+            <div class="actions">
+              <a class="button" href={`${OIDC_START_PATH}?next=${encodeURIComponent(next)}`}>
+                自治体のアカウントでサインイン <span lang="en">/ Sign in with the city account</span>
+              </a>
+            </div>
+            <h2>
+              トークンでサインイン <En>/ Sign in with a token</En>
+            </h2>
+          </>
+        ) : null}
         <p>
           職員用のトークン（<code>hibiki token create</code> で作成したもの）を入力してください。
           <br />
@@ -231,14 +244,23 @@ export function createConsoleRoutes(
       });
     }
     const token = (await formField(c, 'token'))?.trim() ?? '';
-    const identity = token ? await deps.store.tokens.verify(token) : undefined;
-    if (!identity) {
-      logger.info({ outcome: 'refused' }, 'console sign-in');
-      return loginPage(c, {
-        ja: 'トークンが正しくないか、失効しています。入力し直すか、管理者に新しいトークンを依頼してください。',
-        en: 'The token is wrong or revoked. Enter it again, or ask an administrator for a new one.',
-      });
+    const checked = token ? await deps.store.tokens.check(token) : { refused: 'invalid' as const };
+    if ('refused' in checked) {
+      logger.info({ outcome: 'refused', reason: checked.refused }, 'console sign-in');
+      return loginPage(
+        c,
+        checked.refused === 'expired'
+          ? {
+              ja: 'このトークンは有効期限が切れています。管理者に新しいトークンを依頼してください。',
+              en: 'This token has expired. Ask an administrator for a new one.',
+            }
+          : {
+              ja: 'トークンが正しくないか、失効しています。入力し直すか、管理者に新しいトークンを依頼してください。',
+              en: 'The token is wrong or revoked. Enter it again, or ask an administrator for a new one.',
+            },
+      );
     }
+    const { identity } = checked;
     // A successful sign-in clears the count, so a long day of typing mistakes never locks out.
     await limiter.reset(`client:${createHash('sha256').update(client).digest('hex')}`);
     const created = await deps.store.staffSessions.create(identity.tokenId, session.lifetime);
@@ -257,6 +279,10 @@ export function createConsoleRoutes(
       await deps.store.audit.record(current.identity.name, 'console.signout', `token:${current.identity.tokenId}`);
     return c.redirect('/console/login', 303);
   });
+
+  if (deps.config.oidc) {
+    app.route('/', createOidcSignIn({ deps, settings: deps.config.oidc, session, logger, safeNext }));
+  }
 
   // A service refusal (a bad field, a notice in the wrong state) becomes a page, not the API's JSON.
   app.onError(async (thrown, c) => {

@@ -31,7 +31,7 @@ const When: FC<{ at: string | null; none: string }> = ({ at, none }) =>
   at ? <JstTime at={new Date(at)} /> : <span class="muted">{none}</span>;
 
 /** The form's controls by field, for the error summary's links. */
-const CONTROL_ID: Record<string, string> = { name: 'token-name', role: 'token-role' };
+const CONTROL_ID: Record<string, string> = { name: 'token-name', role: 'token-role', expiresAt: 'token-expires' };
 
 /** Which token a page is about. */
 const TokenFacts: FC<{ token: Pick<StaffToken, 'id' | 'name' | 'role'>; children?: Child }> = ({ token, children }) => (
@@ -50,7 +50,7 @@ interface ListPageProps {
   session: ConsoleSession;
   tokens: StaffToken[];
   errors?: FieldErrors;
-  values?: { name?: string | undefined; role?: string | undefined };
+  values?: { name?: string | undefined; role?: string | undefined; expiresAt?: string | undefined };
   revoked?: StaffToken | undefined;
 }
 
@@ -123,9 +123,29 @@ const ListPage: FC<ListPageProps> = ({ session, tokens, errors = {}, values = {}
                       <>
                         <span class="status">失効</span> <When at={t.revokedAt} none="" />
                       </>
+                    ) : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? (
+                      <>
+                        <span class="status">期限切れ</span> <When at={t.expiresAt} none="" />
+                      </>
                     ) : (
-                      <span class="status">有効</span>
+                      <>
+                        <span class="status">有効</span>
+                        {t.expiresAt ? (
+                          <>
+                            {' '}
+                            <span class="muted">
+                              期限 <When at={t.expiresAt} none="" />
+                            </span>
+                          </>
+                        ) : null}
+                      </>
                     )}
+                    {t.kind === 'oidc' ? (
+                      <>
+                        <br />
+                        <span class="muted">自治体のアカウント</span>
+                      </>
+                    ) : null}
                   </td>
                   <td data-label="操作">
                     {t.revokedAt ? null : (
@@ -175,6 +195,21 @@ const ListPage: FC<ListPageProps> = ({ session, tokens, errors = {}, values = {}
           ))}
         </select>
         <FieldError id="token-role-error" reasons={errors.role} />
+        <label for="token-expires">
+          有効期限（任意） <En>/ Expires (optional)</En>
+        </label>
+        <input
+          type="date"
+          id="token-expires"
+          name="expiresAt"
+          value={values.expiresAt ?? ''}
+          {...fieldAria(errors.expiresAt, { error: 'token-expires-error' }, 'token-expires-hint')}
+        />
+        <p class="hint" id="token-expires-hint">
+          この日の 0 時（UTC）から使えなくなります。空欄なら失効させるまで使えます。{' '}
+          <En>Refused from this date (00:00 UTC); empty: until revoked.</En>
+        </p>
+        <FieldError id="token-expires-error" reasons={errors.expiresAt} />
         <div class="actions">
           <button type="submit">トークンを作成</button>
         </div>
@@ -323,7 +358,11 @@ export const createTokensPage: ConsolePageModule = (ctx) => {
 
   app.post('/console/tokens', admin, async (c) => {
     const session = requireSession(c);
-    const raw = { name: await formField(c, 'name'), role: await formField(c, 'role') };
+    const raw = {
+      name: await formField(c, 'name'),
+      role: await formField(c, 'role'),
+      expiresAt: await formField(c, 'expiresAt'),
+    };
     try {
       const created = await service.create(session.identity, raw);
       // Answered as a page rather than a redirect, so the token is never in a URL or history.
@@ -333,7 +372,7 @@ export const createTokensPage: ConsolePageModule = (ctx) => {
       return sendConsolePage(
         c,
         <ListPage session={session} tokens={await service.list()} errors={err.fields} values={raw} />,
-        400,
+        err.status,
       );
     }
   });
