@@ -27,7 +27,10 @@ describe('LINE webhook replays', () => {
       env: { LINE_CHANNEL_ACCESS_TOKEN: fake.token, LINE_CHANNEL_SECRET: SECRET, LINE_API_BASE_URL: fake.baseUrl },
     });
     app = new Hono();
-    app.route('/', createLineWebhookRoutes({ ...deps, catalogue: { topics: DEFAULT_TOPICS, areas: deps.catalogue.areas } }));
+    app.route(
+      '/',
+      createLineWebhookRoutes({ ...deps, catalogue: { topics: DEFAULT_TOPICS, areas: deps.catalogue.areas } }),
+    );
   });
   afterAll(async () => {
     await deps?.dispose();
@@ -55,12 +58,14 @@ describe('LINE webhook replays', () => {
       body,
     });
   const active = async (userId: string) =>
-    (await deps.store.db.kysely
-      .selectFrom('contacts')
-      .select('active')
-      .where('channel', '=', 'line')
-      .where('address', '=', userId)
-      .executeTakeFirst())?.active;
+    (
+      await deps.store.db.kysely
+        .selectFrom('contacts')
+        .select('active')
+        .where('channel', '=', 'line')
+        .where('address', '=', userId)
+        .executeTakeFirst()
+    )?.active;
 
   it('a replayed signed unfollow after a re-follow does not stop the resident', async () => {
     const userId = lineUserId(71);
