@@ -150,6 +150,20 @@ const Env = z.object({
   /** Caps every channel's recipients per delivery job; 1 is the one-job-per-recipient design the benchmark compares. */
   DELIVERY_BATCH_LIMIT: z.coerce.number().int().min(1).max(1_000).optional(),
   EMERGENCY_APPROVALS: z.coerce.number().int().min(1).max(2).default(1),
+  // — residents & mail trust —
+  /** DKIM signing: all three, or none (then mail goes out unsigned). */
+  MAIL_DKIM_DOMAIN: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/,
+      'a domain name, e.g. city.example.jp',
+    )
+    .optional(),
+  MAIL_DKIM_SELECTOR: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/, 'a selector such as hibiki2026 (letters, digits, . - _)')
+    .optional(),
+  MAIL_DKIM_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -227,6 +241,18 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
   if (env.CHANNELS.includes('line')) {
     for (const k of ['LINE_CHANNEL_ACCESS_TOKEN', 'LINE_CHANNEL_SECRET'] as const) {
       if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'CHANNELS includes line: required' });
+    }
+  }
+  // Half a DKIM setting would send unsigned mail while the operator believes it signed.
+  const dkim = ['MAIL_DKIM_DOMAIN', 'MAIL_DKIM_SELECTOR', 'MAIL_DKIM_KEY_FILE'] as const;
+  const dkimSet = dkim.filter((k) => env[k]);
+  if (dkimSet.length > 0 && dkimSet.length < dkim.length) {
+    for (const k of dkim.filter((k) => !env[k])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [k],
+        message: `${dkimSet.join(' と ')} が設定されています。DKIM 署名には ${k} も必要です（3つとも設定するか、どれも設定しない） / ${dkimSet.join(' and ')} set: DKIM signing needs ${k} too (set all three, or none)`,
+      });
     }
   }
 });
@@ -336,6 +362,12 @@ function toConfig(env: z.infer<typeof Env>) {
     },
     /** How many distinct approvers an emergency notice needs before it is sent. */
     approvals: { emergency: env.EMERGENCY_APPROVALS },
+    // — residents & mail trust —
+    /** Set: every mail is DKIM-signed with this key (see channels/mail/dkim.ts). */
+    mailDkim:
+      env.MAIL_DKIM_DOMAIN && env.MAIL_DKIM_SELECTOR && env.MAIL_DKIM_KEY_FILE
+        ? { domain: env.MAIL_DKIM_DOMAIN, selector: env.MAIL_DKIM_SELECTOR, keyFile: env.MAIL_DKIM_KEY_FILE }
+        : undefined,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -6,6 +6,7 @@ import { Eta } from 'eta';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Locale } from '../../src/domain/notice.ts';
+import type { DkimSigning } from './dkim.ts';
 
 /**
  * Mails to one resident about their own subscription (confirm the address, a manage link
@@ -21,6 +22,8 @@ export interface TransactionalMailOptions {
   smtpUrl?: string | undefined;
   outboxDir?: string | undefined;
   templatesDir?: string;
+  /** Signed as the notices are (loadDkim in ./dkim.ts). */
+  dkim?: DkimSigning | undefined;
 }
 
 export interface TransactionalData {
@@ -87,6 +90,7 @@ export function createTransactionalMailer(
         logger: false,
         disableFileAccess: true,
         disableUrlAccess: true,
+        ...(options.dkim ? { dkim: options.dkim } : {}),
       })
     : nodemailer.createTransport({
         streamTransport: true,
@@ -94,6 +98,7 @@ export function createTransactionalMailer(
         newline: 'windows',
         disableFileAccess: true,
         disableUrlAccess: true,
+        ...(options.dkim ? { dkim: options.dkim } : {}),
       });
 
   return {

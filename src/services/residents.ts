@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { loadDkim } from '../../channels/mail/dkim.ts';
 import { createTransactionalMailer, type TransactionalMailer } from '../../channels/mail/transactional.ts';
 import { ApiError, type FieldErrors } from '../api/errors.ts';
 import { createRateLimiter, type RateLimiter } from '../api/rate-limit.ts';
@@ -71,7 +72,12 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
   const mailer =
     options.mailer ??
     createTransactionalMailer(
-      { from: config.mailFrom, smtpUrl: config.smtpUrl, outboxDir: config.outboxDir },
+      {
+        from: config.mailFrom,
+        smtpUrl: config.smtpUrl,
+        outboxDir: config.outboxDir,
+        dkim: config.mailDkim && loadDkim(config.mailDkim),
+      },
       { logger: deps.logger.child({ component: 'residents-mail' }) },
     );
   const now = options.now ?? (() => new Date());
