@@ -162,7 +162,7 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
         verified: contact.verified,
         unsubscribeUrl: links.unsubscribe(contact.contactId),
       },
-      manageUrl: links.manage(subscription.subscriberId),
+      manageUrl: links.manage(subscription.subscriberId, subscription.manageNonce),
     };
   }
 
@@ -264,7 +264,13 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
      * (`<id>.<signature>`), or a stored one mailed on request. Undefined otherwise.
      */
     async subscriberOf(token: string): Promise<number | undefined> {
-      if (token.includes('.')) return links.verifyManageToken(token);
+      if (token.includes('.')) {
+        // Signed over the subscriber's nonce now: a link mailed before an unsubscribe fails here.
+        const subscriberId = links.manageTokenSubscriber(token);
+        if (subscriberId === undefined) return undefined;
+        const nonce = await subscriptions.manageNonce(subscriberId);
+        return nonce !== undefined && links.verifyManageToken(token, nonce) ? subscriberId : undefined;
+      }
       return (await tokens.find(token, 'manage', now()))?.subscriberId;
     },
 
@@ -276,14 +282,22 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
       return subscription && view(subscription);
     },
 
-    /** Switches a stopped mail contact back on from the manage page (the link proves the mailbox). */
-    async resume(subscriberId: number): Promise<boolean> {
+    /**
+     * "Resume" on the manage page: mails a fresh confirmation to the stopped address, and
+     * only its link switches mail back on. A manage link proves less than it seems (it may
+     * be an old one forwarded, or read from a shared mailbox), and a resident who left must
+     * say yes again from the mailbox itself. 'active': nothing to resume; 'gone': no mail
+     * contact; 'limited': over the sign-up limits, nothing sent.
+     */
+    async resume(subscriberId: number, client: string): Promise<'confirmation-sent' | 'active' | 'gone' | 'limited'> {
       const subscription = await subscriptions.get(subscriberId);
       const contact = subscription?.contacts.find((c) => c.channel === 'mail');
-      if (!contact) return false;
-      await subscriptions.activate(contact.contactId, now());
-      logger.info({ subscriberId }, 'resident resumed mail');
-      return true;
+      if (!subscription || !contact) return 'gone';
+      if (contact.active) return 'active';
+      if (await overLimit(contact.address, client)) return 'limited';
+      await mailConfirmation(subscriberId, contact.contactId, contact.address, subscription.locale);
+      logger.info({ subscriberId }, 'resident asked to resume mail; confirmation mailed');
+      return 'confirmation-sent';
     },
 
     /** "Delete my data": the subscriber, its contacts, choices and links. Delivery rows keep nothing personal. */
