@@ -229,6 +229,35 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
       return { outcome: 'accepted' };
     },
 
+    /**
+     * Staff import of residents from paper or an old list (POST /v1/subscribers, admins).
+     * A list says nothing about consent now, so an address not known here is signed up as
+     * the page would (waiting, nothing sent to it) and mailed a confirmation; an address
+     * known in any state is left exactly as the resident set it (choices, language, an
+     * unsubscribe). Rows are already checked and merged by address. The counts are for the
+     * audit log only: the caller's answer must be the same whatever each address's state.
+     */
+    async importSignups(rows: SignupRequest[]): Promise<{ invited: number; known: number }> {
+      let invited = 0;
+      let known = 0;
+      for (const row of rows) {
+        if (await subscriptions.mailContact(row.email)) {
+          known++;
+          continue;
+        }
+        const choices: ResidentChoices = { topics: row.topics, areas: row.areas, locale: row.locale };
+        const made = await subscriptions.createPendingMail(row.email, choices, now());
+        if (!made.created) {
+          known++;
+          continue;
+        }
+        await mailConfirmation(made.subscriberId, made.contactId, row.email, row.locale);
+        invited++;
+      }
+      logger.info({ rows: rows.length, invited, known }, 'subscriber import: confirmations mailed to new addresses');
+      return { invited, known };
+    },
+
     /** "Send me my manage link": mails one to a confirmed address, nothing otherwise; same outcome either way. */
     async requestManageLink(emailInput: string, locale: Locale, client: string): Promise<RequestOutcome> {
       const email = emailInput.trim().toLowerCase();

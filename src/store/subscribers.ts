@@ -122,9 +122,12 @@ export function createSubscriberRepo(db: Db) {
 
   return {
     /**
-     * Imports residents signed up on paper or in an old list. A resident already known by
-     * address gets the union of old and new choices; `areas: []` (the whole city) wins over
-     * any district. Returns the index of each row skipped because that contact unsubscribed.
+     * Adds residents as confirmed contacts at once, for seeding a store (tests, the bench).
+     * Not for a list of unknown consent: the staff import (POST /v1/subscribers) goes through
+     * the residents service, which mails a confirmation and changes no known resident.
+     * A resident already known by address gets the union of old and new choices; `areas: []`
+     * (the whole city) wins over any district. Returns the index of each row skipped because
+     * that contact unsubscribed.
      */
     async importMail(rows: SubscriberImport[], now = new Date()): Promise<ImportOutcome> {
       const outcome: ImportOutcome = { created: 0, updated: 0, skippedUnsubscribed: [] };
