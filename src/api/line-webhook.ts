@@ -232,13 +232,13 @@ export function createLineWebhookRoutes(deps: LineWebhookDeps): Hono {
     }
     let failed = 0;
     for (const event of request.events) {
-      const id: unknown = (event as { webhookEventId?: unknown } | null)?.webhookEventId;
+      const { webhookEventId: id, timestamp } = (event ?? {}) as { webhookEventId?: unknown; timestamp?: unknown };
       let claimed = false;
       try {
-        // A signed body can be posted again by anyone who saw it: each event counts once a day.
-        claimed = await replays.claim(id);
+        // A signed body can be posted again by anyone who saw it: each event counts once, and only within a day.
+        claimed = await replays.claim(id, timestamp);
         if (!claimed) {
-          logger.info({ event: event?.type }, 'LINE webhook event already handled; replay ignored');
+          logger.info({ event: event?.type }, 'LINE webhook event already handled or over a day old; ignored');
           continue;
         }
         await handle(event);

@@ -82,6 +82,42 @@ describe('LINE webhook replays', () => {
     expect(await active(userId)).toBe(1);
   });
 
+  it('a signed unfollow more than a day old is ignored: its id may have been forgotten since', async () => {
+    const userId = lineUserId(73);
+    await post(signed([event('follow', userId)]));
+    const stale = { ...event('unfollow', userId), timestamp: Date.now() - 25 * 60 * 60 * 1000 };
+    expect((await post(signed([stale]))).status).toBe(200);
+    expect(await active(userId)).toBe(1);
+  });
+
+  it('an event whose handling failed is handled when LINE redelivers it', async () => {
+    const userId = lineUserId(74);
+    const follow = event('follow', userId);
+    // A store that cannot be written: the event fails, LINE is told 500 and redelivers it.
+    const broken = new Hono();
+    broken.route(
+      '/',
+      createLineWebhookRoutes({
+        ...deps,
+        store: {
+          ...deps.store,
+          lineContacts: { ...deps.store.lineContacts, follow: () => Promise.reject(new Error('down')) },
+        },
+        catalogue: { topics: DEFAULT_TOPICS, areas: deps.catalogue.areas },
+      }),
+    );
+    const body = signed([follow]);
+    const failed = await broken.request('/webhooks/line', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-line-signature': body.signature },
+      body: body.body,
+    });
+    expect(failed.status).toBe(500);
+    const redelivered = signed([{ ...follow, deliveryContext: { isRedelivery: true } }]);
+    expect((await post(redelivered)).status).toBe(200);
+    expect(await active(userId)).toBe(1);
+  });
+
   it('each event of a body is judged by its own id: a new event beside a replayed one still counts', async () => {
     const userId = lineUserId(72);
     const first = event('follow', userId);
