@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { loadDkim } from '../../channels/mail/dkim.ts';
-import { createTransactionalMailer, type TransactionalMailer } from '../../channels/mail/transactional.ts';
+import {
+  createTransactionalMailer,
+  type TransactionalMailer,
+  type TransactionalSend,
+} from '../../channels/mail/transactional.ts';
 import { ApiError, type FieldErrors } from '../api/errors.ts';
 import { createRateLimiter, type RateLimiter } from '../api/rate-limit.ts';
 import type { Deps } from '../deps.ts';
@@ -45,6 +49,8 @@ export interface ResidentServiceOptions {
 export type ResidentService = ReturnType<typeof createResidentService>;
 
 const HOUR_MS = 60 * 60 * 1000;
+/** Rows of a staff import handled at once (the transactional mailer's batch pool has 4 connections). */
+const IMPORT_CONCURRENCY = 4;
 
 const Email = z.email().max(254);
 
@@ -134,9 +140,16 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
   }
 
   /** A failed send is logged, never shown: the answer must not depend on the address. */
-  async function mail(kind: 'confirm' | 'manage-link', to: string, locale: Locale, url: string, ttlMs: number) {
+  async function mail(
+    kind: 'confirm' | 'manage-link',
+    to: string,
+    locale: Locale,
+    url: string,
+    ttlMs: number,
+    send: TransactionalSend = mailer.send,
+  ) {
     try {
-      await mailer.send(kind, to, locale, { url, validHours: Math.round(ttlMs / HOUR_MS), ...city });
+      await send(kind, to, locale, { url, validHours: Math.round(ttlMs / HOUR_MS), ...city });
     } catch (err) {
       logger.error({ kind, err: { message: (err as Error).message } }, 'sign-up mail not sent');
     }
@@ -147,9 +160,15 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
     await mail('manage-link', email, locale, `${base}/manage?t=${secret}`, manageTtlMs);
   }
 
-  async function mailConfirmation(subscriberId: number, contactId: number, email: string, locale: Locale) {
+  async function mailConfirmation(
+    subscriberId: number,
+    contactId: number,
+    email: string,
+    locale: Locale,
+    send?: TransactionalSend,
+  ) {
     const secret = await tokens.issue(subscriberId, 'confirm', contactId, confirmTtlMs, now());
-    await mail('confirm', email, locale, `${base}/subscribe/confirm?t=${secret}`, confirmTtlMs);
+    await mail('confirm', email, locale, `${base}/subscribe/confirm?t=${secret}`, confirmTtlMs, send);
   }
 
   async function view(subscription: ResidentSubscription): Promise<ResidentView> {
@@ -240,20 +259,29 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
     async importSignups(rows: SignupRequest[]): Promise<{ invited: number; known: number }> {
       let invited = 0;
       let known = 0;
-      for (const row of rows) {
+      let next = 0;
+      const one = async (row: SignupRequest, send: TransactionalSend) => {
         if (await subscriptions.mailContact(row.email)) {
           known++;
-          continue;
+          return;
         }
         const choices: ResidentChoices = { topics: row.topics, areas: row.areas, locale: row.locale };
         const made = await subscriptions.createPendingMail(row.email, choices, now());
         if (!made.created) {
           known++;
-          continue;
+          return;
         }
-        await mailConfirmation(made.subscriberId, made.contactId, row.email, row.locale);
+        await mailConfirmation(made.subscriberId, made.contactId, row.email, row.locale, send);
         invited++;
-      }
+      };
+      // As many at once as the batch's pool has connections: mail, not the store, is the slow part.
+      const all = async (send: TransactionalSend) => {
+        const runner = async () => {
+          for (let row = rows[next++]; row; row = rows[next++]) await one(row, send);
+        };
+        await Promise.all(Array.from({ length: Math.min(IMPORT_CONCURRENCY, rows.length) }, runner));
+      };
+      await (mailer.batch ? mailer.batch(all) : all(mailer.send));
       logger.info({ rows: rows.length, invited, known }, 'subscriber import: confirmations mailed to new addresses');
       return { invited, known };
     },
