@@ -278,7 +278,7 @@ export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
       },
       responses: {
         200: { description: '取り込み結果 / Outcome', content: { 'application/json': { schema: ImportResult } } },
-        ...errorResponses(400, 401, 403, 413, 415),
+        ...errorResponses(400, 401, 403, 413, 415, 503),
       },
     }),
     async (c) => {
@@ -348,7 +348,9 @@ export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
       }
 
       const outcome =
-        byEmail.size > 0 ? await deps.residents.importSignups([...byEmail.values()]) : { invited: 0, known: 0 };
+        byEmail.size > 0
+          ? await deps.residents.importSignups([...byEmail.values()])
+          : { invited: 0, known: 0, unsent: 0 };
 
       const staff = c.get('staff');
       // Who imported how much; counts only: an audit log must not become a second copy of residents' addresses.
@@ -359,8 +361,16 @@ export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
         addresses: byEmail.size,
         invited: outcome.invited,
         unchanged: outcome.known,
+        unsent: outcome.unsent,
         errors: errors.length,
       });
+      if (outcome.unsent > 0) {
+        // The relay's failure, not the rows': those addresses were not kept, and the same file imports them later.
+        throw new ApiError(503, 'confirmation_mail_failed', {
+          ja: `確認のメールを ${outcome.unsent} 通送れませんでした。送れなかったアドレスは取り込んでいません。SMTP_URL の中継サーバーを確かめ、直ったら同じファイルをもう一度取り込んでください（取り込み済みの行は変わりません）`,
+          en: `${outcome.unsent} confirmation mail(s) could not be sent, and those addresses were not imported. Check the relay in SMTP_URL, then import the same file again (rows already imported stay as they are)`,
+        });
+      }
       return c.json({ received: rows.length, accepted, errors }, 200);
     },
   );

@@ -150,8 +150,10 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
   ) {
     try {
       await send(kind, to, locale, { url, validHours: Math.round(ttlMs / HOUR_MS), ...city });
+      return true;
     } catch (err) {
       logger.error({ kind, err: { message: (err as Error).message } }, 'sign-up mail not sent');
+      return false;
     }
   }
 
@@ -168,7 +170,7 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
     send?: TransactionalSend,
   ) {
     const secret = await tokens.issue(subscriberId, 'confirm', contactId, confirmTtlMs, now());
-    await mail('confirm', email, locale, `${base}/subscribe/confirm?t=${secret}`, confirmTtlMs, send);
+    return mail('confirm', email, locale, `${base}/subscribe/confirm?t=${secret}`, confirmTtlMs, send);
   }
 
   async function view(subscription: ResidentSubscription): Promise<ResidentView> {
@@ -253,12 +255,15 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
      * A list says nothing about consent now, so an address not known here is signed up as
      * the page would (waiting, nothing sent to it) and mailed a confirmation; an address
      * known in any state is left exactly as the resident set it (choices, language, an
-     * unsubscribe). Rows are already checked and merged by address. The counts are for the
-     * audit log only: the caller's answer must be the same whatever each address's state.
+     * unsubscribe). Rows are already checked and merged by address. A new address whose
+     * confirmation cannot be sent is not kept, so importing the file again retries it
+     * (`unsent`). The counts are for the audit log: the caller's answer must not depend on
+     * each address's state.
      */
-    async importSignups(rows: SignupRequest[]): Promise<{ invited: number; known: number }> {
+    async importSignups(rows: SignupRequest[]): Promise<{ invited: number; known: number; unsent: number }> {
       let invited = 0;
       let known = 0;
+      let unsent = 0;
       let next = 0;
       const one = async (row: SignupRequest, send: TransactionalSend) => {
         if (await subscriptions.mailContact(row.email)) {
@@ -271,8 +276,12 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
           known++;
           return;
         }
-        await mailConfirmation(made.subscriberId, made.contactId, row.email, row.locale, send);
-        invited++;
+        if (await mailConfirmation(made.subscriberId, made.contactId, row.email, row.locale, send)) {
+          invited++;
+          return;
+        }
+        await subscriptions.delete(made.subscriberId);
+        unsent++;
       };
       // As many at once as the batch's pool has connections: mail, not the store, is the slow part.
       const all = async (send: TransactionalSend) => {
@@ -282,8 +291,11 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
         await Promise.all(Array.from({ length: Math.min(IMPORT_CONCURRENCY, rows.length) }, runner));
       };
       await (mailer.batch ? mailer.batch(all) : all(mailer.send));
-      logger.info({ rows: rows.length, invited, known }, 'subscriber import: confirmations mailed to new addresses');
-      return { invited, known };
+      logger.info(
+        { rows: rows.length, invited, known, unsent },
+        'subscriber import: confirmations mailed to new addresses',
+      );
+      return { invited, known, unsent };
     },
 
     /** "Send me my manage link": mails one to a confirmed address, nothing otherwise; same outcome either way. */

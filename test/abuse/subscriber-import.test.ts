@@ -179,6 +179,23 @@ describe('POST /v1/subscribers (the import)', () => {
     expect(Object.keys(body).sort()).toEqual(['accepted', 'errors', 'received']);
   });
 
+  it('keeps no address whose confirmation the relay refused, says so, and imports it when the file comes again', async () => {
+    sink.failNext(1, 554, '5.7.1 relay refused for now');
+    const rows = [{ email: 'relay-down@example.jp', topics: ['disaster'] }];
+    const refused = await importRows(rows);
+    expect(refused.status).toBe(503);
+    const body = (await refused.json()) as { error: { code: string; message_en: string } };
+    expect(body.error.code).toBe('confirmation_mail_failed');
+    expect(body.error.message_en).toContain('import the same file again');
+    expect(await stored('relay-down@example.jp')).toBeUndefined();
+
+    const again = await importRows(rows);
+    expect(again.status).toBe(200);
+    expect(await stored('relay-down@example.jp')).toMatchObject({ active: 0, verified: 0 });
+    const [mail] = await sink.waitFor(1);
+    expect(mail?.envelope.rcptTo).toEqual(['relay-down@example.jp']);
+  });
+
   it('records who imported how much in the audit log, never an address', async () => {
     const entries = (await h.deps.store.audit.list({ limit: 200, action: 'subscribers.import' })).filter(
       (e) => e.action === 'subscribers.import',
@@ -192,6 +209,7 @@ describe('POST /v1/subscribers (the import)', () => {
       addresses: 1,
       invited: 1,
       unchanged: 0,
+      unsent: 0,
       errors: 2,
     });
     expect(JSON.stringify(entries)).not.toContain('@');

@@ -122,6 +122,7 @@ describe('POST /v1/subscribers', () => {
       addresses: 2,
       invited: 2,
       unchanged: 0,
+      unsent: 0,
       errors: 5,
     });
     expect(JSON.stringify(entries)).not.toContain('@');
