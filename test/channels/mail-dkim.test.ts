@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticate } from 'mailauth';
@@ -126,6 +126,24 @@ describe('mail that receivers trust', () => {
     const at = text.indexOf('\r\n\r\n') + 10;
     const tampered = Buffer.from(`${text.slice(0, at)}X${text.slice(at + 1)}`);
     expect((await dkimOf(tampered))?.status.result).not.toBe('pass');
+  });
+
+  it('signs what goes to the outbox too (no SMTP_URL), so a relay that sends the .eml files sends it signed', async () => {
+    const outbox = join(dir, 'outbox');
+    const channel = createMailChannel(
+      { from: FROM, outboxDir: outbox, dkim: loadDkim({ domain: DOMAIN, selector: SELECTOR, keyFile }) },
+      { logger: silent },
+    );
+    const notice = makeNoticeView();
+    await channel.send(channel.render(notice, 'ja'), [recipient(5, HTTPS_UNSUB)], {
+      deliveryKey: 'd-dkim-r1-mail-1',
+      attempt: 1,
+      signal: new AbortController().signal,
+      notice,
+    });
+    await channel.close?.();
+    const [file] = readdirSync(outbox).filter((f) => f.endsWith('.eml'));
+    expect((await dkimOf(readFileSync(join(outbox, file as string))))?.status.result).toBe('pass');
   });
 
   it('signs the residents’ own mails (confirmation, manage link) the same way', async () => {
