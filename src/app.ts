@@ -21,6 +21,7 @@ import { createWebhookRoutes } from './api/webhooks.ts';
 import type { Deps } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
+import { createResidentService } from './services/residents.ts';
 import { createVapidResolver } from './store/vapid.ts';
 import { CONSOLE_PAGES } from './web/console/console-pages.ts';
 import { createConsoleRoutes } from './web/console/console-routes.tsx';
@@ -89,6 +90,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   });
 
   const notices = createNoticeService(deps);
+  // One for the staff import (confirmation mails) and the residents' own pages.
+  const residents = createResidentService(deps);
   app.route('/', createOpsRoutes(deps));
   app.route('/', createNoticeRoutes({ tokens: deps.store.tokens, notices, links: deps.links }));
   app.route(
@@ -96,6 +99,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     createSubscriberRoutes({
       tokens: deps.store.tokens,
       subscribers: deps.store.subscribers,
+      residents,
       audit: deps.store.audit,
       catalogue: deps.catalogue,
     }),
@@ -122,7 +126,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   );
   app.route('/', createNoticePageRoutes(deps));
   app.route('/', createLineWebhookRoutes(deps));
-  app.route('/', createResidentRoutes(deps));
+  app.route('/', createResidentRoutes(deps, { residents }));
   if (deps.channels.get('webpush')) {
     app.route(
       '/',

@@ -172,6 +172,20 @@ const Env = z.object({
     .url({ protocol: /^https?$/ })
     .refine((u) => new URL(u).pathname === '/console/oidc/callback', 'its path must be /console/oidc/callback')
     .optional(),
+  // — residents & mail trust —
+  /** DKIM signing: all three, or none (then mail goes out unsigned). */
+  MAIL_DKIM_DOMAIN: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/,
+      'a domain name, e.g. city.example.jp',
+    )
+    .optional(),
+  MAIL_DKIM_SELECTOR: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/, 'a selector such as hibiki2026 (letters, digits, . - _)')
+    .optional(),
+  MAIL_DKIM_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -261,6 +275,18 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
         code: 'custom',
         path: [k],
         message: `${oidcSet.join(', ')} set: set all of ${oidc.join(', ')} for sign-in with the city account, or none`,
+      });
+    }
+  }
+  // Half a DKIM setting would send unsigned mail while the operator believes it signed.
+  const dkim = ['MAIL_DKIM_DOMAIN', 'MAIL_DKIM_SELECTOR', 'MAIL_DKIM_KEY_FILE'] as const;
+  const dkimSet = dkim.filter((k) => env[k]);
+  if (dkimSet.length > 0 && dkimSet.length < dkim.length) {
+    for (const k of dkim.filter((k) => !env[k])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [k],
+        message: `${dkimSet.join(' と ')} が設定されています。DKIM 署名には ${k} も必要です（3つとも設定するか、どれも設定しない） / ${dkimSet.join(' and ')} set: DKIM signing needs ${k} too (set all three, or none)`,
       });
     }
   }
@@ -382,6 +408,12 @@ function toConfig(env: z.infer<typeof Env>) {
             roleClaim: env.OIDC_ROLE_CLAIM,
             redirectUrl: env.OIDC_REDIRECT_URL ?? `${publicBaseUrl}/console/oidc/callback`,
           }
+        : undefined,
+    // — residents & mail trust —
+    /** Set: every mail is DKIM-signed with this key (see channels/mail/dkim.ts). */
+    mailDkim:
+      env.MAIL_DKIM_DOMAIN && env.MAIL_DKIM_SELECTOR && env.MAIL_DKIM_KEY_FILE
+        ? { domain: env.MAIL_DKIM_DOMAIN, selector: env.MAIL_DKIM_SELECTOR, keyFile: env.MAIL_DKIM_KEY_FILE }
         : undefined,
     logLevel: env.LOG_LEVEL,
   };

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { createCapChannel } from '../channels/cap/cap-channel.ts';
 import { createLineChannel } from '../channels/line/line-channel.ts';
+import { loadDkim } from '../channels/mail/dkim.ts';
 import { createMailChannel } from '../channels/mail/mail-channel.ts';
 import { type ChannelRegistry, createChannelRegistry } from '../channels/registry.ts';
 import type { Channel } from '../channels/types.ts';
@@ -67,6 +68,7 @@ function createChannel(
           connections: config.mail.connections,
           batch: config.mail.batch,
           unsubscribeMailto: config.mailUnsubscribeMailto,
+          dkim: config.mailDkim && loadDkim(config.mailDkim),
         },
         { logger },
       );
@@ -129,6 +131,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   metrics.shareCounts(redis, config.queuePrefix);
 
   const partial = { config, logger, store, redis, queues, links, catalogue, areas, noticeTemplates, metrics };
+  if (config.publicBaseUrl.startsWith('http://')) {
+    // RFC 8058 one-click needs https, so mail then carries List-Unsubscribe without it.
+    logger.warn(
+      { publicBaseUrl: config.publicBaseUrl },
+      'PUBLIC_BASE_URL が http です。メールのワンクリック配信停止（RFC 8058）は https のリンクでしか付けられず、住民のリンクも暗号化されません。本番では https の URL にしてください / PUBLIC_BASE_URL is http: mail gets no one-click unsubscribe (RFC 8058 needs https) and residents’ links travel unencrypted; set an https URL in production',
+    );
+  }
   if (config.channels.includes('mail') && !config.smtpUrl) {
     logger.info({ outbox: config.outboxDir }, 'SMTP_URL is not set: mail is written as .eml files to the outbox');
   }

@@ -155,7 +155,9 @@ export function createDeliverProcessor(
         address: isPublic ? '*' : (p.address as string),
         locale: p.locale,
         ...(channel.personalLinks && p.contactId !== null ? { unsubscribeUrl: links.unsubscribe(p.contactId) } : {}),
-        ...(channel.personalLinks && p.subscriberId !== null ? { manageUrl: links.manage(p.subscriberId) } : {}),
+        ...(channel.personalLinks && p.subscriberId !== null
+          ? { manageUrl: links.manage(p.subscriberId, p.manageNonce) }
+          : {}),
       };
       const group = byLocale.get(p.locale);
       if (group) group.push(recipient);

@@ -6,6 +6,7 @@ import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemail
 import type { Logger } from 'pino';
 import { logBatch, reportResult } from '../report.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
+import type { DkimSigning } from './dkim.ts';
 import { loadMailTemplates, personaliseMail, type RenderedMail, renderMail } from './render-mail.ts';
 
 export interface MailOptions {
@@ -34,6 +35,8 @@ export interface MailOptions {
    * Retry-After, so this stands in for it. The wait uses none of the deliveries' attempts.
    */
   throttleWaitMs?: number;
+  /** Sign every message (loadDkim in ./dkim.ts reads the key); unset: unsigned. */
+  dkim?: DkimSigning | undefined;
 }
 
 export interface MailDeps {
@@ -98,8 +101,8 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
   }
   const mailto = options.unsubscribeMailto?.replace(/^mailto:/i, '');
   const sender = options.smtpUrl
-    ? smtpSender(options.smtpUrl, concurrency, options.timeouts ?? {})
-    : outboxSender(options.outboxDir);
+    ? smtpSender(options.smtpUrl, concurrency, options.timeouts ?? {}, options.dkim)
+    : outboxSender(options.outboxDir, options.dkim);
   const throttleWaitMs = Math.max(1, options.throttleWaitMs ?? DEFAULT_THROTTLE_WAIT_MS);
 
   async function sendOne(message: RenderedMail, recipient: Recipient, ctx: SendContext): Promise<Outcome> {
@@ -116,8 +119,9 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
       'Auto-Submitted': 'auto-generated',
       'X-Hibiki-Notice': `${ctx.notice.id}; revision=${ctx.notice.revision}`,
     };
-    // One-click (RFC 8058) needs the https link; a mailto alone must not claim it.
-    if (recipient.unsubscribeUrl) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+    // One-click (RFC 8058 §3.1) needs an https link: neither a mailto nor a plain http one may claim it.
+    if (recipient.unsubscribeUrl?.startsWith('https://'))
+      headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
     const mail: SendMailOptions = {
       from: options.from,
       // An address object, not a string: nodemailer would split "a@x, b@y" into two recipients.
@@ -222,7 +226,12 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
   };
 }
 
-function smtpSender(smtpUrl: string, connections: number, timeouts: NonNullable<MailOptions['timeouts']>): Sender {
+function smtpSender(
+  smtpUrl: string,
+  connections: number,
+  timeouts: NonNullable<MailOptions['timeouts']>,
+  dkim: DkimSigning | undefined,
+): Sender {
   let url: URL;
   try {
     url = new URL(smtpUrl);
@@ -258,6 +267,7 @@ function smtpSender(smtpUrl: string, connections: number, timeouts: NonNullable<
     logger: false,
     disableFileAccess: true,
     disableUrlAccess: true,
+    ...(dkim ? { dkim } : {}),
   });
   return {
     target,
@@ -274,7 +284,7 @@ function smtpSender(smtpUrl: string, connections: number, timeouts: NonNullable<
   };
 }
 
-function outboxSender(outboxDir: string | undefined): Sender {
+function outboxSender(outboxDir: string | undefined, dkim: DkimSigning | undefined): Sender {
   if (!outboxDir) {
     throw new ChannelError(
       'mail',
@@ -288,6 +298,7 @@ function outboxSender(outboxDir: string | undefined): Sender {
     newline: 'windows',
     disableFileAccess: true,
     disableUrlAccess: true,
+    ...(dkim ? { dkim } : {}),
   });
   let ready: Promise<unknown> | undefined;
   const ensureDir = () => {

@@ -4,6 +4,7 @@ import type { Deps } from '../deps.ts';
 import type { Topic } from '../domain/catalogue.ts';
 import type { Locale } from '../domain/notice.ts';
 import type { LineChoices } from '../store/line-contacts.ts';
+import { createLineEventReplays } from './line-event-replays.ts';
 import { publicPostLimit } from './public-post-limit.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
@@ -63,6 +64,7 @@ export function createLineWebhookRoutes(deps: LineWebhookDeps): Hono {
     logger.warn({ unknown: unknownDefaults }, 'LINE_DEFAULT_TOPICS names topics the catalogue does not have; ignored');
   }
   const areaCodes = new Set(catalogue.areas.map((a) => a.code));
+  const replays = createLineEventReplays(deps.redis, config.queuePrefix);
 
   async function reply(replyToken: string | undefined, messages: messagingApi.Message[]) {
     if (!replyToken || !sendReply) return;
@@ -230,10 +232,20 @@ export function createLineWebhookRoutes(deps: LineWebhookDeps): Hono {
     }
     let failed = 0;
     for (const event of request.events) {
+      const { webhookEventId: id, timestamp } = (event ?? {}) as { webhookEventId?: unknown; timestamp?: unknown };
+      let claimed = false;
       try {
+        // A signed body can be posted again by anyone who saw it: each event counts once, and only within a day.
+        claimed = await replays.claim(id, timestamp);
+        if (!claimed) {
+          logger.info({ event: event?.type }, 'LINE webhook event already handled or over a day old; ignored');
+          continue;
+        }
         await handle(event);
       } catch (err) {
         failed++;
+        // LINE redelivers a failed event with the same id: it must then be handled, not ignored.
+        if (claimed) await replays.release(id).catch(() => undefined);
         logger.error({ event: event?.type, err: { message: (err as Error).message } }, 'LINE webhook event failed');
       }
     }

@@ -3,8 +3,9 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { bodyLimit } from 'hono/body-limit';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { LOCALES, type Locale } from '../domain/notice.ts';
+import type { ResidentService, SignupRequest } from '../services/residents.ts';
 import type { AuditRepo } from '../store/audit.ts';
-import type { MailListRow, SubscriberImport, SubscriberRepo } from '../store/subscribers.ts';
+import type { MailListRow, SubscriberRepo } from '../store/subscribers.ts';
 import type { TokenRepo } from '../store/tokens.ts';
 import { requireRole } from './auth.ts';
 import { csvCellValue, csvLine } from './csv-cells.ts';
@@ -55,30 +56,24 @@ const RowError = z
   })
   .openapi('ImportRowError');
 
-const Skipped = z
-  .object({
-    index: z.number().int().optional(),
-    line: z.number().int().optional(),
-    reason: z.string(),
-    reason_en: z.string(),
-  })
-  .openapi('ImportSkipped');
-
 const ImportResult = z
   .object({
-    created: z.number().int(),
-    updated: z.number().int(),
-    skipped: z.array(Skipped),
+    received: z.number().int().openapi({ description: '読んだ行の数 / rows read' }),
+    accepted: z.number().int().openapi({
+      description:
+        '形の正しい行の数（同じアドレスの行は一つにまとめる）。どの行も、アドレスの状態によらず同じに扱う / well-formed rows (rows for one address are merged); every one is treated alike whatever the state of its address',
+    }),
     errors: z.array(RowError),
   })
   .openapi('SubscriberImportResult');
 
 type RowErrorOut = z.infer<typeof RowError>;
-type SkippedOut = z.infer<typeof Skipped>;
 
 export interface SubscriberRoutesDeps {
   tokens: Pick<TokenRepo, 'check'>;
-  subscribers: Pick<SubscriberRepo, 'importMail' | 'exportMailPage'>;
+  subscribers: Pick<SubscriberRepo, 'exportMailPage'>;
+  /** Signs new addresses up as the page would: a confirmation mail, nothing sent until it is used. */
+  residents: Pick<ResidentService, 'importSignups'>;
   audit: Pick<AuditRepo, 'record'>;
   catalogue: Catalogue;
 }
@@ -242,9 +237,11 @@ async function readJson(raw: Request): Promise<RawRow[]> {
 }
 
 /**
- * POST /v1/subscribers: staff import residents who signed up on paper or in the old mail
- * list, as a JSON array or CSV. Each bad row is reported by its index or line and the good
- * rows are kept; rows for one address are merged into one.
+ * POST /v1/subscribers: admins import residents who signed up on paper or in the old mail
+ * list, as a JSON array or CSV. Each malformed row is reported by its index or line; the
+ * answer says nothing else about any row, so it cannot tell whether an address is
+ * subscribed, unsubscribed or unknown. A new address gets a confirmation mail and nothing
+ * else until the resident uses it; a known one is left as the resident set it.
  */
 export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
   const app = createRouter();
@@ -262,10 +259,10 @@ export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
       method: 'post',
       path: '/v1/subscribers',
       tags: ['subscribers'],
-      summary: '住民の登録を取り込む（JSON または CSV） / Import subscribers (JSON or CSV)',
-      description: `JSON: [{ email, topics, areas, locale }]。CSV: 1行目が email,topics,areas,locale、topics/areas はセルの中で ; か空白で区切る。最大 ${MAX_IMPORT_ROWS} 行。 / CSV: a header line email,topics,areas,locale; topics and areas separated by ; or spaces inside a cell. Up to ${MAX_IMPORT_ROWS} rows.`,
+      summary: '住民の登録を取り込む（JSON または CSV、管理者） / Import subscribers (JSON or CSV, admin)',
+      description: `JSON: [{ email, topics, areas, locale }]。CSV: 1行目が email,topics,areas,locale、topics/areas はセルの中で ; か空白で区切る。最大 ${MAX_IMPORT_ROWS} 行。まだ登録のないアドレスには確認のメールを送り、住民がそのリンクを開くまで何も配信しない。登録済みのアドレス（配信停止を含む）は変更しない。答えは形の誤った行のほかは件数だけ。 / CSV: a header line email,topics,areas,locale; topics and areas separated by ; or spaces inside a cell. Up to ${MAX_IMPORT_ROWS} rows. A new address is mailed a confirmation and gets nothing until the resident uses it; a known address (unsubscribed included) is left as it is. The answer holds counts and the malformed rows only.`,
       security: bearer,
-      middleware: [requireRole(deps.tokens, 'author'), limit] as const,
+      middleware: [requireRole(deps.tokens, 'admin'), limit] as const,
       request: {
         body: {
           required: true,
@@ -281,7 +278,7 @@ export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
       },
       responses: {
         200: { description: '取り込み結果 / Outcome', content: { 'application/json': { schema: ImportResult } } },
-        ...errorResponses(400, 401, 403, 413, 415),
+        ...errorResponses(400, 401, 403, 413, 415, 503),
       },
     }),
     async (c) => {
@@ -305,14 +302,10 @@ export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
       }
 
       const errors: RowErrorOut[] = [];
-      const skipped: SkippedOut[] = [];
-      const byEmail = new Map<string, { ref: RowRef; row: SubscriberImport }>();
+      const byEmail = new Map<string, SignupRequest>();
+      let accepted = 0;
       const fail = (ref: RowRef, field: string, reason: Bilingual) =>
         errors.push({ ...ref, field, reason: reason.ja, reason_en: reason.en });
-      const where = (ref: RowRef) =>
-        'index' in ref
-          ? { ja: `${ref.index}番目`, en: `index ${ref.index}` }
-          : { ja: `${ref.line}行目`, en: `line ${ref.line}` };
 
       for (const { ref, value, problem } of rows) {
         if (problem) {
@@ -333,65 +326,52 @@ export function createSubscriberRoutes(deps: SubscriberRoutesDeps) {
         for (const a of badAreas)
           fail(ref, 'areas', { ja: `この市で使えない地域コードです: ${a}`, en: `area code not known here: ${a}` });
         if (badTopics.length + badAreas.length > 0) continue;
+        accepted++;
 
         // Mailboxes are matched without regard to case, as every provider residents use does.
         const email = row.email.trim().toLowerCase();
         const first = byEmail.get(email);
         if (!first) {
           byEmail.set(email, {
-            ref,
-            row: {
-              email,
-              topics: [...new Set(row.topics)],
-              areas: [...new Set(row.areas)],
-              locale: row.locale as Locale,
-            },
+            email,
+            topics: [...new Set(row.topics)],
+            areas: [...new Set(row.areas)],
+            locale: row.locale as Locale,
           });
           continue;
         }
-        first.row.topics = [...new Set([...first.row.topics, ...row.topics])];
+        first.topics = [...new Set([...first.topics, ...row.topics])];
         // The whole city (no areas) on either row stays the whole city.
-        first.row.areas =
-          first.row.areas.length === 0 || row.areas.length === 0
-            ? []
-            : [...new Set([...first.row.areas, ...row.areas])];
-        first.row.locale = row.locale;
-        const into = where(first.ref);
-        skipped.push({
-          ...ref,
-          reason: `重複のため${into.ja}に統合しました`,
-          reason_en: `duplicate, merged into ${into.en}`,
-        });
+        first.areas =
+          first.areas.length === 0 || row.areas.length === 0 ? [] : [...new Set([...first.areas, ...row.areas])];
+        first.locale = row.locale as Locale;
       }
 
-      const merged = [...byEmail.values()];
       const outcome =
-        merged.length > 0
-          ? await deps.subscribers.importMail(merged.map((m) => m.row))
-          : { created: 0, updated: 0, skippedUnsubscribed: [] };
-      for (const i of outcome.skippedUnsubscribed) {
-        const m = merged[i];
-        if (!m) continue;
-        skipped.push({
-          ...m.ref,
-          reason: '配信停止の手続きをした方のため、登録し直しませんでした',
-          reason_en: 'this address unsubscribed earlier and is not signed up again',
-        });
-      }
-      const order = (r: RowRef) => ('index' in r ? r.index : r.line);
-      skipped.sort((a, b) => order(a as RowRef) - order(b as RowRef));
+        byEmail.size > 0
+          ? await deps.residents.importSignups([...byEmail.values()])
+          : { invited: 0, known: 0, unsent: 0 };
 
       const staff = c.get('staff');
-      // Counts only: an audit log must not become a second copy of residents' addresses.
+      // Who imported how much; counts only: an audit log must not become a second copy of residents' addresses.
       await deps.audit.record(staff.name, 'subscribers.import', null, {
         format,
         rows: rows.length,
-        created: outcome.created,
-        updated: outcome.updated,
-        skipped: skipped.length,
+        accepted,
+        addresses: byEmail.size,
+        invited: outcome.invited,
+        unchanged: outcome.known,
+        unsent: outcome.unsent,
         errors: errors.length,
       });
-      return c.json({ created: outcome.created, updated: outcome.updated, skipped, errors }, 200);
+      if (outcome.unsent > 0) {
+        // The relay's failure, not the rows': those addresses were not kept, and the same file imports them later.
+        throw new ApiError(503, 'confirmation_mail_failed', {
+          ja: `確認のメールを ${outcome.unsent} 通送れませんでした。送れなかったアドレスは取り込んでいません。SMTP_URL の中継サーバーを確かめ、直ったら同じファイルをもう一度取り込んでください（取り込み済みの行は変わりません）`,
+          en: `${outcome.unsent} confirmation mail(s) could not be sent, and those addresses were not imported. Check the relay in SMTP_URL, then import the same file again (rows already imported stay as they are)`,
+        });
+      }
+      return c.json({ received: rows.length, accepted, errors }, 200);
     },
   );
 

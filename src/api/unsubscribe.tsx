@@ -7,7 +7,7 @@ import type { SubscriberRepo } from '../store/subscribers.ts';
 import { En, Layout, sendPage } from '../web/layout.tsx';
 
 export interface UnsubscribeDeps {
-  subscribers: Pick<SubscriberRepo, 'contact' | 'deactivateContacts'>;
+  subscribers: Pick<SubscriberRepo, 'contact' | 'unsubscribeContact'>;
   links: Pick<Links, 'verifyUnsubscribeToken'>;
   city: { name: string; nameEn: string };
   logger: Logger;
@@ -152,7 +152,8 @@ export function createUnsubscribeRoutes(deps: UnsubscribeDeps): Hono {
     const contact = await deps.subscribers.contact(link.contactId);
     const already = !contact?.active;
     if (!already) {
-      await deps.subscribers.deactivateContacts([link.contactId], 'unsubscribed');
+      // Also voids the manage links in every mail sent before (issue 12, finding 9).
+      await deps.subscribers.unsubscribeContact(link.contactId);
       deps.logger.info({ contactId: link.contactId, via: fromPage ? 'page' : 'one-click' }, 'contact unsubscribed');
     }
     if (fromPage) return done(c, already);

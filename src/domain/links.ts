@@ -12,22 +12,30 @@ export interface Links {
   /**
    * A per-subscriber manage link for every notice mail, signed like the unsubscribe link:
    * each mail needs it and only hashes of stored secrets are kept, so it cannot be a
-   * stored secret. Its token is `<subscriberId>.<signature>`.
+   * stored secret. Its token is `<subscriberId>.<signature>`, signed over the subscriber's
+   * nonce as well: changing the nonce (on unsubscribe) voids every link mailed before.
    */
-  manage(subscriberId: number): string;
-  manageToken(subscriberId: number): string;
-  /** The subscriber a signed manage token names, or undefined when the signature does not match. */
-  verifyManageToken(token: string): number | undefined;
+  manage(subscriberId: number, nonce: string): string;
+  manageToken(subscriberId: number, nonce: string): string;
+  /** The subscriber a manage token names, by its shape only; verify it with verifyManageToken. */
+  manageTokenSubscriber(token: string): number | undefined;
+  /** Whether the token's signature matches its subscriber and that subscriber's nonce now. */
+  verifyManageToken(token: string, nonce: string): boolean;
 }
 
 export function createLinks(publicBaseUrl: string, secret: string): Links {
   const base = publicBaseUrl.replace(/\/+$/, '');
   const sign = (contactId: number) =>
     createHmac('sha256', secret).update(`unsubscribe:${contactId}`).digest('base64url').slice(0, 32);
-  // A different prefix, so an unsubscribe signature never passes as a manage one.
-  const signManage = (subscriberId: number) =>
-    createHmac('sha256', secret).update(`manage:${subscriberId}`).digest('base64url').slice(0, 32);
-  const manageToken = (subscriberId: number) => `${subscriberId}.${signManage(subscriberId)}`;
+  // A different prefix, so an unsubscribe signature never passes as a manage one. The
+  // empty nonce (subscribers from before nonces) signs exactly as links did then.
+  const signManage = (subscriberId: number, nonce: string) =>
+    createHmac('sha256', secret)
+      .update(nonce === '' ? `manage:${subscriberId}` : `manage:${subscriberId}:${nonce}`)
+      .digest('base64url')
+      .slice(0, 32);
+  const manageToken = (subscriberId: number, nonce: string) => `${subscriberId}.${signManage(subscriberId, nonce)}`;
+  const MANAGE_TOKEN = /^([1-9]\d{0,15})\.([A-Za-z0-9_-]{32})$/;
   const same = (a: string, b: string) => {
     const x = Buffer.from(a);
     const y = Buffer.from(b);
@@ -42,13 +50,16 @@ export function createLinks(publicBaseUrl: string, secret: string): Links {
     verifyUnsubscribeToken(contactId, token) {
       return same(sign(contactId), token);
     },
-    manage: (subscriberId) => `${base}/manage?t=${manageToken(subscriberId)}`,
+    manage: (subscriberId, nonce) => `${base}/manage?t=${manageToken(subscriberId, nonce)}`,
     manageToken,
-    verifyManageToken(token) {
-      const match = /^([1-9]\d{0,15})\.([A-Za-z0-9_-]{32})$/.exec(token);
-      if (!match) return undefined;
-      const subscriberId = Number(match[1]);
-      return same(signManage(subscriberId), match[2] as string) ? subscriberId : undefined;
+    manageTokenSubscriber(token) {
+      const match = MANAGE_TOKEN.exec(token);
+      return match ? Number(match[1]) : undefined;
+    },
+    verifyManageToken(token, nonce) {
+      const match = MANAGE_TOKEN.exec(token);
+      if (!match) return false;
+      return same(signManage(Number(match[1]), nonce), match[2] as string);
     },
   };
 }

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { createTransactionalMailer, type TransactionalMailer } from '../../channels/mail/transactional.ts';
+import { loadDkim } from '../../channels/mail/dkim.ts';
+import {
+  createTransactionalMailer,
+  type TransactionalMailer,
+  type TransactionalSend,
+} from '../../channels/mail/transactional.ts';
 import { ApiError, type FieldErrors } from '../api/errors.ts';
 import { createRateLimiter, type RateLimiter } from '../api/rate-limit.ts';
 import type { Deps } from '../deps.ts';
@@ -44,6 +49,8 @@ export interface ResidentServiceOptions {
 export type ResidentService = ReturnType<typeof createResidentService>;
 
 const HOUR_MS = 60 * 60 * 1000;
+/** Rows of a staff import handled at once (the transactional mailer's batch pool has 4 connections). */
+const IMPORT_CONCURRENCY = 4;
 
 const Email = z.email().max(254);
 
@@ -71,7 +78,12 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
   const mailer =
     options.mailer ??
     createTransactionalMailer(
-      { from: config.mailFrom, smtpUrl: config.smtpUrl, outboxDir: config.outboxDir },
+      {
+        from: config.mailFrom,
+        smtpUrl: config.smtpUrl,
+        outboxDir: config.outboxDir,
+        dkim: config.mailDkim && loadDkim(config.mailDkim),
+      },
       { logger: deps.logger.child({ component: 'residents-mail' }) },
     );
   const now = options.now ?? (() => new Date());
@@ -128,11 +140,20 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
   }
 
   /** A failed send is logged, never shown: the answer must not depend on the address. */
-  async function mail(kind: 'confirm' | 'manage-link', to: string, locale: Locale, url: string, ttlMs: number) {
+  async function mail(
+    kind: 'confirm' | 'manage-link',
+    to: string,
+    locale: Locale,
+    url: string,
+    ttlMs: number,
+    send: TransactionalSend = mailer.send,
+  ) {
     try {
-      await mailer.send(kind, to, locale, { url, validHours: Math.round(ttlMs / HOUR_MS), ...city });
+      await send(kind, to, locale, { url, validHours: Math.round(ttlMs / HOUR_MS), ...city });
+      return true;
     } catch (err) {
       logger.error({ kind, err: { message: (err as Error).message } }, 'sign-up mail not sent');
+      return false;
     }
   }
 
@@ -141,9 +162,15 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
     await mail('manage-link', email, locale, `${base}/manage?t=${secret}`, manageTtlMs);
   }
 
-  async function mailConfirmation(subscriberId: number, contactId: number, email: string, locale: Locale) {
+  async function mailConfirmation(
+    subscriberId: number,
+    contactId: number,
+    email: string,
+    locale: Locale,
+    send?: TransactionalSend,
+  ) {
     const secret = await tokens.issue(subscriberId, 'confirm', contactId, confirmTtlMs, now());
-    await mail('confirm', email, locale, `${base}/subscribe/confirm?t=${secret}`, confirmTtlMs);
+    return mail('confirm', email, locale, `${base}/subscribe/confirm?t=${secret}`, confirmTtlMs, send);
   }
 
   async function view(subscription: ResidentSubscription): Promise<ResidentView> {
@@ -156,7 +183,7 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
         verified: contact.verified,
         unsubscribeUrl: links.unsubscribe(contact.contactId),
       },
-      manageUrl: links.manage(subscription.subscriberId),
+      manageUrl: links.manage(subscription.subscriberId, subscription.manageNonce),
     };
   }
 
@@ -223,6 +250,54 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
       return { outcome: 'accepted' };
     },
 
+    /**
+     * Staff import of residents from paper or an old list (POST /v1/subscribers, admins).
+     * A list says nothing about consent now, so an address not known here is signed up as
+     * the page would (waiting, nothing sent to it) and mailed a confirmation; an address
+     * known in any state is left exactly as the resident set it (choices, language, an
+     * unsubscribe). Rows are already checked and merged by address. A new address whose
+     * confirmation cannot be sent is not kept, so importing the file again retries it
+     * (`unsent`). The counts are for the audit log: the caller's answer must not depend on
+     * each address's state.
+     */
+    async importSignups(rows: SignupRequest[]): Promise<{ invited: number; known: number; unsent: number }> {
+      let invited = 0;
+      let known = 0;
+      let unsent = 0;
+      let next = 0;
+      const one = async (row: SignupRequest, send: TransactionalSend) => {
+        if (await subscriptions.mailContact(row.email)) {
+          known++;
+          return;
+        }
+        const choices: ResidentChoices = { topics: row.topics, areas: row.areas, locale: row.locale };
+        const made = await subscriptions.createPendingMail(row.email, choices, now());
+        if (!made.created) {
+          known++;
+          return;
+        }
+        if (await mailConfirmation(made.subscriberId, made.contactId, row.email, row.locale, send)) {
+          invited++;
+          return;
+        }
+        await subscriptions.delete(made.subscriberId);
+        unsent++;
+      };
+      // As many at once as the batch's pool has connections: mail, not the store, is the slow part.
+      const all = async (send: TransactionalSend) => {
+        const runner = async () => {
+          for (let row = rows[next++]; row; row = rows[next++]) await one(row, send);
+        };
+        await Promise.all(Array.from({ length: Math.min(IMPORT_CONCURRENCY, rows.length) }, runner));
+      };
+      await (mailer.batch ? mailer.batch(all) : all(mailer.send));
+      logger.info(
+        { rows: rows.length, invited, known, unsent },
+        'subscriber import: confirmations mailed to new addresses',
+      );
+      return { invited, known, unsent };
+    },
+
     /** "Send me my manage link": mails one to a confirmed address, nothing otherwise; same outcome either way. */
     async requestManageLink(emailInput: string, locale: Locale, client: string): Promise<RequestOutcome> {
       const email = emailInput.trim().toLowerCase();
@@ -258,7 +333,13 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
      * (`<id>.<signature>`), or a stored one mailed on request. Undefined otherwise.
      */
     async subscriberOf(token: string): Promise<number | undefined> {
-      if (token.includes('.')) return links.verifyManageToken(token);
+      if (token.includes('.')) {
+        // Signed over the subscriber's nonce now: a link mailed before an unsubscribe fails here.
+        const subscriberId = links.manageTokenSubscriber(token);
+        if (subscriberId === undefined) return undefined;
+        const nonce = await subscriptions.manageNonce(subscriberId);
+        return nonce !== undefined && links.verifyManageToken(token, nonce) ? subscriberId : undefined;
+      }
       return (await tokens.find(token, 'manage', now()))?.subscriberId;
     },
 
@@ -270,14 +351,22 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
       return subscription && view(subscription);
     },
 
-    /** Switches a stopped mail contact back on from the manage page (the link proves the mailbox). */
-    async resume(subscriberId: number): Promise<boolean> {
+    /**
+     * "Resume" on the manage page: mails a fresh confirmation to the stopped address, and
+     * only its link switches mail back on. A manage link proves less than it seems (it may
+     * be an old one forwarded, or read from a shared mailbox), and a resident who left must
+     * say yes again from the mailbox itself. 'active': nothing to resume; 'gone': no mail
+     * contact; 'limited': over the sign-up limits, nothing sent.
+     */
+    async resume(subscriberId: number, client: string): Promise<'confirmation-sent' | 'active' | 'gone' | 'limited'> {
       const subscription = await subscriptions.get(subscriberId);
       const contact = subscription?.contacts.find((c) => c.channel === 'mail');
-      if (!contact) return false;
-      await subscriptions.activate(contact.contactId, now());
-      logger.info({ subscriberId }, 'resident resumed mail');
-      return true;
+      if (!subscription || !contact) return 'gone';
+      if (contact.active) return 'active';
+      if (await overLimit(contact.address, client)) return 'limited';
+      await mailConfirmation(subscriberId, contact.contactId, contact.address, subscription.locale);
+      logger.info({ subscriberId }, 'resident asked to resume mail; confirmation mailed');
+      return 'confirmation-sent';
     },
 
     /** "Delete my data": the subscriber, its contacts, choices and links. Delivery rows keep nothing personal. */

@@ -21,6 +21,8 @@ export interface PendingDelivery {
   contactId: number | null;
   /** The contact's subscriber, for the manage link; null where contactId is. */
   subscriberId: number | null;
+  /** The subscriber's manage nonce, signed into the manage link; '' where there is none. */
+  manageNonce: string;
   /** null for a public channel or a contact deleted since dispatch. */
   address: string | null;
   locale: Locale;
@@ -154,6 +156,7 @@ export function createDeliveryRepo(db: Db) {
           'c.active',
           'c.subscriber_id',
           's.locale',
+          's.manage_nonce',
         ])
         .where('d.status', '=', 'queued')
         .orderBy('d.id')
@@ -163,6 +166,7 @@ export function createDeliveryRepo(db: Db) {
         recipient: r.recipient,
         contactId: r.contact_id === null ? null : Number(r.contact_id),
         subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id),
+        manageNonce: r.manage_nonce ?? '',
         // A contact that unsubscribed after dispatch is not sent to.
         address: r.active === 0 ? null : (r.address ?? null),
         locale: r.locale ?? 'ja',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Db, Dialect } from './db.ts';
 
@@ -268,6 +269,32 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .on('staff_tokens')
           .columns(['oidc_issuer', 'oidc_subject'])
           .execute();
+      },
+    },
+    '0008_residents': {
+      async up(db: Kysely<any>) {
+        // Manage links are signed over this nonce, which an unsubscribe changes. '' signs as
+        // links did before, so links in mails already sent keep working until then.
+        await db.schema
+          .alterTable('subscribers')
+          .addColumn('manage_nonce', 'text', (c: any) => c.notNull().defaultTo(''))
+          .execute();
+        // Those who unsubscribed before this version hold old links that must die now.
+        const left = await db
+          .selectFrom('contacts')
+          .select('subscriber_id')
+          .distinct()
+          .where('channel', '=', 'mail')
+          .where('verified', '=', 1)
+          .where('active', '=', 0)
+          .execute();
+        for (const { subscriber_id } of left) {
+          await db
+            .updateTable('subscribers')
+            .set({ manage_nonce: randomBytes(16).toString('base64url') })
+            .where('id', '=', subscriber_id)
+            .execute();
+        }
       },
     },
   };

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { ChannelId, Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
+import { manageNonceOf } from './manage-nonce.ts';
 import type { Database } from './schema.ts';
 import { insertSubscriberContact, replaceChoices } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
@@ -21,6 +22,8 @@ export interface ResidentChoices {
 export interface ResidentContact {
   contactId: number;
   channel: ChannelId;
+  /** The mailbox (or other channel address), to mail a fresh confirmation to. */
+  address: string;
   verified: boolean;
   active: boolean;
   deactivatedReason: string | null;
@@ -28,6 +31,8 @@ export interface ResidentContact {
 
 export interface ResidentSubscription extends ResidentChoices {
   subscriberId: number;
+  /** Signed into the subscriber's manage links (src/store/manage-nonce.ts). */
+  manageNonce: string;
   contacts: ResidentContact[];
 }
 
@@ -109,6 +114,9 @@ export function createResidentSubscriptionRepo(db: Db) {
       }
     },
 
+    /** The nonce a subscriber's manage links are signed over; undefined when the subscriber is gone. */
+    manageNonce: (subscriberId: number) => manageNonceOf(k, subscriberId),
+
     /** Replaces a subscriber's topics, areas and language; false when the subscriber is gone. */
     async setChoices(subscriberId: number, choices: ResidentChoices, now = new Date()): Promise<boolean> {
       return k.transaction().execute(async (tx) => {
@@ -126,7 +134,7 @@ export function createResidentSubscriptionRepo(db: Db) {
     async get(subscriberId: number): Promise<ResidentSubscription | undefined> {
       const subscriber = await k
         .selectFrom('subscribers')
-        .select(['id', 'locale'])
+        .select(['id', 'locale', 'manage_nonce'])
         .where('id', '=', subscriberId)
         .executeTakeFirst();
       if (!subscriber) return undefined;
@@ -145,19 +153,21 @@ export function createResidentSubscriptionRepo(db: Db) {
           .execute(),
         k
           .selectFrom('contacts')
-          .select(['id', 'channel', 'verified', 'active', 'deactivated_reason'])
+          .select(['id', 'channel', 'address', 'verified', 'active', 'deactivated_reason'])
           .where('subscriber_id', '=', subscriberId)
           .orderBy('id')
           .execute(),
       ]);
       return {
         subscriberId,
+        manageNonce: subscriber.manage_nonce,
         locale: subscriber.locale,
         topics: topics.map((t) => t.topic),
         areas: areas.map((a) => a.area),
         contacts: contacts.map((c) => ({
           contactId: Number(c.id),
           channel: c.channel,
+          address: c.address,
           verified: c.verified === 1,
           active: c.active === 1,
           deactivatedReason: c.deactivated_reason,

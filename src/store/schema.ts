@@ -143,6 +143,8 @@ export interface RevisionsTable {
 export interface SubscribersTable {
   id: Generated<number>;
   locale: Locale;
+  /** Signed into every manage link; changed on unsubscribe ('' for subscribers from before 0006: links as before). */
+  manage_nonce: Generated<string>;
   created_at: string;
   updated_at: string;
 }

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { ChannelId, Locale } from '../domain/notice.ts';
 import type { Db } from './db.ts';
+import { newManageNonce } from './manage-nonce.ts';
 import type { Database } from './schema.ts';
 
 /** The store itself or a transaction on it. */
@@ -53,7 +54,7 @@ export async function insertSubscriberContact(
 ): Promise<{ subscriberId: number; contactId: number }> {
   const subscriber = await tx
     .insertInto('subscribers')
-    .values({ locale: contact.locale, created_at: contact.at, updated_at: contact.at })
+    .values({ locale: contact.locale, manage_nonce: newManageNonce(), created_at: contact.at, updated_at: contact.at })
     .returning('id')
     .executeTakeFirstOrThrow();
   const subscriberId = Number(subscriber.id);

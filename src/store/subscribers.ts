@@ -1,5 +1,6 @@
 import type { ChannelId, Locale, Severity } from '../domain/notice.ts';
 import type { Db } from './db.ts';
+import { rotateManageNonce } from './manage-nonce.ts';
 import { insertSubscriberContact } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
@@ -121,9 +122,12 @@ export function createSubscriberRepo(db: Db) {
 
   return {
     /**
-     * Imports residents signed up on paper or in an old list. A resident already known by
-     * address gets the union of old and new choices; `areas: []` (the whole city) wins over
-     * any district. Returns the index of each row skipped because that contact unsubscribed.
+     * Adds residents as confirmed contacts at once, for seeding a store (tests, the bench).
+     * Not for a list of unknown consent: the staff import (POST /v1/subscribers) goes through
+     * the residents service, which mails a confirmation and changes no known resident.
+     * A resident already known by address gets the union of old and new choices; `areas: []`
+     * (the whole city) wins over any district. Returns the index of each row skipped because
+     * that contact unsubscribed.
      */
     async importMail(rows: SubscriberImport[], now = new Date()): Promise<ImportOutcome> {
       const outcome: ImportOutcome = { created: 0, updated: 0, skippedUnsubscribed: [] };
@@ -220,6 +224,32 @@ export function createSubscriberRepo(db: Db) {
       return row
         ? { contactId: Number(row.id), address: row.address, locale: row.locale, active: row.active === 1 }
         : undefined;
+    },
+
+    /**
+     * A resident's own unsubscribe: the contact stops, and every link the subscriber holds
+     * dies with it (manage links by a new nonce, mailed secrets by deletion), so an old mail
+     * cannot open the subscription again. False when there is no such contact.
+     */
+    async unsubscribeContact(contactId: number, now = new Date()): Promise<boolean> {
+      const at = toIso(now);
+      return k.transaction().execute(async (tx) => {
+        const contact = await tx
+          .selectFrom('contacts')
+          .select('subscriber_id')
+          .where('id', '=', contactId)
+          .executeTakeFirst();
+        if (!contact) return false;
+        await tx
+          .updateTable('contacts')
+          .set({ active: 0, deactivated_reason: 'unsubscribed', updated_at: at })
+          .where('id', '=', contactId)
+          .execute();
+        const subscriberId = Number(contact.subscriber_id);
+        await rotateManageNonce(tx, subscriberId, at);
+        await tx.deleteFrom('subscriber_tokens').where('subscriber_id', '=', subscriberId).execute();
+        return true;
+      });
     },
 
     async deactivateContacts(ids: number[], reason: string, now = new Date()): Promise<void> {

@@ -21,7 +21,19 @@ import { ChoicesSummary, CrossSite, type ResidentPageDeps } from './subscribe-pa
 /** A signed token from a notice mail (`<id>.<signature>`) or a stored secret mailed on request. */
 const MANAGE_TOKEN = /^([1-9]\d{0,15}\.[A-Za-z0-9_-]{32}|[A-Za-z0-9_-]{43})$/;
 
-type Flash = 'saved' | 'resumed' | undefined;
+type Flash = 'saved' | 'confirmation-sent' | 'limited' | undefined;
+
+const FLASH: Record<NonNullable<Flash>, { ja: string; en: string }> = {
+  saved: { ja: '変更を保存しました。', en: 'Your changes are saved.' },
+  'confirmation-sent': {
+    ja: '確認のメールをお送りしました。メールの中のリンクを開くと、配信を再開します（24時間有効）。',
+    en: 'We sent you a confirmation e-mail. Open the link in it to receive alerts again (valid for 24 hours).',
+  },
+  limited: {
+    ja: '確認のメールを短い間に何度もお送りしたため、いまは送れません。しばらくしてからもう一度お試しください。',
+    en: 'Too many confirmation e-mails were sent recently; please try again later.',
+  },
+};
 
 function MailState({ view, city }: { view: ResidentView; city: City }) {
   const mail = view.mail;
@@ -37,12 +49,12 @@ function MailState({ view, city }: { view: ResidentView; city: City }) {
   return (
     <p class="notice-box" id="mail-stopped">
       {mail.verified
-        ? 'このアドレスへの配信は、いま停止しています。下の「配信を再開する」で再開できます。'
-        : 'このアドレスの登録は、まだ確認が済んでいません。確認のメールのリンクを開くか、下の「配信を再開する」を押してください。'}
+        ? 'このアドレスへの配信は、いま停止しています。下の「配信を再開する」を押すと確認のメールが届き、そのリンクを開くと再開します。'
+        : 'このアドレスの登録は、まだ確認が済んでいません。確認のメールのリンクを開くか、下の「配信を再開する」で確認のメールをもう一度受け取ってください。'}
       <En>
         {mail.verified
-          ? 'E-mails to this address are stopped. Press “Resume” below to receive them again.'
-          : 'This address is not confirmed yet. Open the link in the confirmation e-mail, or press “Resume” below.'}
+          ? 'E-mails to this address are stopped. Press “Resume” below: we send a confirmation e-mail, and its link turns them on again.'
+          : 'This address is not confirmed yet. Open the link in the confirmation e-mail, or press “Resume” below to get a new one.'}
       </En>
     </p>
   );
@@ -65,9 +77,9 @@ function ManageBody(props: {
         登録内容の確認・変更 <span lang="en">/ Manage your subscription</span>
       </h1>
       {props.flash && (
-        <div class="done" role="status" id="flash">
-          {props.flash === 'saved' ? '変更を保存しました。' : '配信を再開しました。'}
-          <En>{props.flash === 'saved' ? 'Your changes are saved.' : 'E-mails are on again.'}</En>
+        <div class="done" role="status" id="flash" data-flash={props.flash}>
+          {FLASH[props.flash].ja}
+          <En>{FLASH[props.flash].en}</En>
         </div>
       )}
       <MailState view={view} city={city} />
@@ -234,16 +246,26 @@ export function createManagePageRoutes(deps: ResidentPageDeps): Hono {
       'リンクが正しくありません / Invalid link',
       <>
         <h1>
-          リンクが正しくないか、期限が切れています <span lang="en">/ This link is invalid or has expired</span>
+          このリンクは使えません <span lang="en">/ This link no longer works</span>
         </h1>
         <p>
-          リンクが途中で切れているか、有効期限が過ぎているか、登録情報がすでに削除されています。新しいリンクをメールで受け取れます。
+          リンクが途中で切れているか、有効期限が過ぎています。配信を停止した方や登録情報を削除した方には、それまでのメールのリンクは使えません。
           <En>
-            The link is incomplete, has expired, or the subscription was deleted. You can have a new link sent to you.
+            The link is incomplete or has expired. After you unsubscribe or delete your data, the links in earlier
+            e-mails stop working.
+          </En>
+        </p>
+        <p id="subscribe-again">
+          配信をまた受け取るには、<a href="/subscribe">もう一度登録してください</a>。
+          <En>
+            To receive alerts again, <a href="/subscribe">subscribe again</a>.
           </En>
         </p>
         <p>
-          <a href="/manage">変更用のリンクを受け取る / Get a new link</a>
+          登録中の方は、<a href="/manage">変更用のリンクをメールで受け取れます</a>。
+          <En>
+            Still subscribed? <a href="/manage">Get a new link by e-mail</a>.
+          </En>
         </p>
       </>,
       400,
@@ -343,9 +365,12 @@ export function createManagePageRoutes(deps: ResidentPageDeps): Hono {
         }
       }
       case 'resume': {
-        await residents.resume(view.subscriberId);
+        // Only a fresh confirmation from the mailbox turns mail back on (issue 12, finding 9).
+        const outcome = await residents.resume(view.subscriberId, clientOf(c));
+        if (outcome === 'gone') return badLink(c);
         const after = await residents.manage(view.subscriberId);
-        return after ? show(c, after, token, { flash: 'resumed' }) : badLink(c);
+        if (!after) return badLink(c);
+        return show(c, after, token, outcome === 'active' ? {} : { flash: outcome });
       }
       case 'delete-ask':
         return page(

@@ -111,7 +111,7 @@ const TABLE: Record<RouteKey, Row> = {
   'POST /v1/notices/:id/return':                                                  staff(   [401, 401,    401,     403,   404,     404,  401,   404]),
   'POST /v1/notices/:id/resubmit':                                                staff(   [401, 401,    401,     404,   404,     404,  401,   404]),
   'POST /v1/preview':                                                             staff(   [401, 401,    401,     200,   200,     200,  401,   200]),
-  'POST /v1/subscribers':                                                         staff(   [401, 401,    401,     200,   200,     200,  401,   200]),
+  'POST /v1/subscribers':                                                         staff(   [401, 401,    401,     403,   403,     200,  401,   200]),
   'GET /v1/subscribers/export.csv':                                               staff(   [401, 401,    401,     403,   403,     200,  401,   200]),
   'GET /v1/tokens':                                                               staff(   [401, 401,    401,     403,   403,     200,  401,   200]),
   'POST /v1/tokens':                                                              staff(   [401, 401,    401,     403,   403,     201,  401,   201]),
@@ -148,12 +148,13 @@ const TABLE: Record<RouteKey, Row> = {
   'GET /subscribe':                                                               open(200),
   'POST /subscribe':                                                              open(200),
   'POST /manage/link':                                                            open(200),
+  // Before the unsubscribe rows: an unsubscribe voids every manage link the resident holds (issue 12, finding 9).
+  'GET /manage':                                                                  link(200),
+  'POST /manage':                                                                 link(200),
   'GET /unsubscribe':                                                             link(200),
   'POST /unsubscribe':                                                            link(200),
   'GET /subscribe/confirm':                                                       link(200),
   'POST /subscribe/confirm':                                                      link(200),
-  'GET /manage':                                                                  link(200),
-  'POST /manage':                                                                 link(200),
 
   // ---- console: a session cookie (a bearer token is no credential here), CSRF on every change
   'GET /console/assets/:file{[a-z-]+\\.js}':                                      open(200),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { formToken } from '../../src/web/resident-forms.tsx';
 import { type AbuseFixture, pushSubscription, SHELTER_NOTICE } from './abuse-fixture.ts';
 import type { RouteKey } from './app-routes.ts';
@@ -171,9 +172,10 @@ export const FUZZ_ROUTES: FuzzRoute[] = [
         {
           type: 'message',
           mode: 'active',
-          timestamp: 1_700_000_000_000,
+          // A fresh event each time: a replayed id or a day-old event is ignored (issue 12, finding 17).
+          timestamp: Date.now(),
           source: { type: 'user', userId: `U${'a'.repeat(32)}` },
-          webhookEventId: '01H0000000000000000000000',
+          webhookEventId: `01H${randomBytes(11).toString('hex').toUpperCase()}`.slice(0, 26),
           deliveryContext: { isRedelivery: false },
           replyToken: 'r',
           message: { type: 'text', id: '1', text: '登録内容', quoteToken: 'q' },

@@ -275,7 +275,7 @@ describe('confirm and manage', () => {
     });
   });
 
-  it('stop through the unsubscribe page, resume on the manage page', async () => {
+  it('stop through the unsubscribe page; the old manage link dies, and resuming takes a fresh confirmation', async () => {
     const { manage } = await signUpAndConfirm('stop@example.jp');
     const html = await (await app.request(manage)).text();
     const unsubscribe = /href="https:\/\/hibiki\.example\.jp(\/unsubscribe\?[^"]+)"/
@@ -292,15 +292,34 @@ describe('confirm and manage', () => {
     expect(stoppedHtml).toContain('配信を停止しました');
     expect(stoppedHtml).toContain('href="/subscribe"');
 
-    const after = await (await app.request(manage)).text();
+    // The link held before the unsubscribe opens nothing now, and says to subscribe again.
+    const old = await app.request(manage);
+    expect(old.status).toBe(400);
+    expect(await old.text()).toContain('もう一度登録してください');
+
+    // A new link, asked for by address, opens the stopped subscription.
+    expect((await post('/manage/link', [['email', 'stop@example.jp']])).status).toBe(200);
+    const [linkMail] = await sink.waitFor(1);
+    const fresh = linkIn(linkMail?.parsed.text, 'manage').path;
+    sink.reset();
+    const after = await (await app.request(fresh)).text();
     expect(after).toContain('id="mail-stopped"');
-    const resumed = await post(manage, [
+    const resumed = await post(fresh, [
       ['action', 'resume'],
       ['form', formTokenIn(after, 'resume')],
     ]);
-    expect(await resumed.text()).toContain('配信を再開しました');
-    const subscriberId = Number(/t=(\d+)\./.exec(manage)?.[1]);
-    expect((await residents.manage(subscriberId))?.mail?.active).toBe(true);
+    expect(await resumed.text()).toContain('確認のメールをお送りしました');
+    const view = await residents.subscriberOf(linkIn(linkMail?.parsed.text, 'manage').token);
+    if (view === undefined) throw new Error('the fresh manage link opens nothing');
+    expect((await residents.manage(view))?.mail?.active).toBe(false);
+
+    // Only the confirmation's link, from the mailbox, turns mail back on.
+    const [confirmMail] = await sink.waitFor(1);
+    expect(confirmMail?.envelope.rcptTo).toEqual(['stop@example.jp']);
+    const confirm = linkIn(confirmMail?.parsed.text, 'confirm');
+    const page = await app.request(confirm.path);
+    expect((await post(confirm.path, [['form', formTokenIn(await page.text())]])).status).toBe(200);
+    expect((await residents.manage(view))?.mail?.active).toBe(true);
   });
 
   it('delete my data asks first, then removes everything; the link opens nothing afterwards', async () => {
@@ -373,7 +392,9 @@ describe('confirm and manage', () => {
       expect(res.status, path).toBe(400);
       const html = await res.text();
       expect(html).toContain('<html lang="ja">');
-      expect(html).toContain('リンクが正しくないか、期限が切れています');
+      expect(html).toContain(
+        path.startsWith('/manage') ? 'このリンクは使えません' : 'リンクが正しくないか、期限が切れています',
+      );
     }
     // An unsubscribe signature is not a manage signature.
     const signature = deps.links.unsubscribeToken(1);
