@@ -2,9 +2,9 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import type { AppEnv } from './api/auth.ts';
+import { clientAddress } from './api/client-address.ts';
 import { createErrorHandler, errorResponseFor, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
 import { createFeedRoutes } from './api/feeds.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
@@ -19,6 +19,8 @@ import { createTokenRoutes } from './api/tokens.ts';
 import { createUnsubscribeRoutes } from './api/unsubscribe.tsx';
 import { createWebhookRoutes } from './api/webhooks.ts';
 import type { Deps } from './deps.ts';
+import { auditRequestOrigin } from './http/request-context.ts';
+import { serverRequestId } from './http/request-id.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
 import { createVapidResolver } from './store/vapid.ts';
@@ -40,14 +42,24 @@ function isPolledRead(method: string, path: string): boolean {
   return (method === 'GET' || method === 'HEAD') && (path.startsWith('/feeds/') || path === '/notices.atom');
 }
 
-/** One line per request: method, path (never the query, which may carry a token), status, time, request id. */
+/**
+ * One line per request: method, path (never the query, which may carry a token), status,
+ * time, the server's request id and the client's address (who to look for after an attack).
+ */
 function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     await next();
     const ms = Math.round((performance.now() - started) * 10) / 10;
     const status = c.res.status;
-    const entry = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status, ms };
+    const entry = {
+      requestId: c.get('requestId'),
+      clientAddress: clientAddress(c),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms,
+    };
     if (status >= 500) logger.error(entry, 'request');
     else if (status < 400 && isPolledRead(c.req.method, c.req.path)) logger.debug(entry, 'request');
     else logger.info(entry, 'request');
@@ -59,8 +71,9 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const logger = deps.logger.child({ component: 'http' });
 
-  app.use(requestId());
+  app.use(serverRequestId());
   app.use(requestLog(logger));
+  app.use(auditRequestOrigin());
   app.use(refuseNulInUrl());
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,

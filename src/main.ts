@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { type ServerType, serve } from '@hono/node-server';
 import { startWorkers } from '../workers/index.ts';
 import { createApp } from './app.ts';
@@ -6,6 +7,7 @@ import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
 import { createLogger } from './logger.ts';
+import { createAuditRepo } from './store/audit.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
 import type { StaffRole } from './store/schema.ts';
@@ -136,11 +138,26 @@ function closeServer(server: ServerType): Promise<void> {
   });
 }
 
+/**
+ * The audit log's actor for a change made from the command line: whoever is logged in on
+ * the machine (a container may have no user name for its uid; then just `cli`).
+ */
+function commandLineActor(): string {
+  try {
+    const name = userInfo().username;
+    return name ? `cli:${name}` : 'cli';
+  } catch {
+    return 'cli';
+  }
+}
+
 async function tokenCommand(config: Config, args: string[]): Promise<number> {
   const db = openConfiguredDb(config);
   try {
     await migrate(db);
     const tokens = createTokenRepo(db);
+    // Token changes from a shell are audited as those made in the console are, marked as from the command line.
+    const audit = createAuditRepo(db);
     const [sub, ...rest] = args;
     if (sub === 'create') {
       const role = flag(rest, 'role') as StaffRole | undefined;
@@ -154,6 +171,11 @@ async function tokenCommand(config: Config, args: string[]): Promise<number> {
         return 2;
       }
       const created = await tokens.create(name.trim(), role);
+      await audit.record(commandLineActor(), 'token.create', String(created.id), {
+        name: name.trim(),
+        role,
+        via: 'cli',
+      });
       console.log(`Created ${role} token #${created.id} for "${name.trim()}". It is shown only now:`);
       console.log(created.token);
       return 0;
@@ -178,6 +200,7 @@ async function tokenCommand(config: Config, args: string[]): Promise<number> {
         console.error(`hibiki token revoke: no active token #${id}`);
         return 1;
       }
+      await audit.record(commandLineActor(), 'token.revoke', String(id), { via: 'cli' });
       console.log(`Revoked token #${id}`);
       return 0;
     }

@@ -34,6 +34,9 @@ const SIGNIN_WINDOW_SECONDS = 15 * 60;
 
 const LOGIN_CSRF_COOKIE = 'hibiki_login_csrf';
 
+/** The actor of a failed sign-in's audit row: nobody is known, the row's client address says from where. */
+const SIGNIN_UNKNOWN_ACTOR = '(サインイン失敗 / failed sign-in)';
+
 /** What each console page module gets to build its routes. */
 export interface ConsolePageContext {
   deps: Deps;
@@ -223,6 +226,14 @@ export function createConsoleRoutes(
       SIGNIN_WINDOW_SECONDS,
     );
     if (!gate.allowed) {
+      // The first refused try of a window is the lockout: one row for it, not one per try after.
+      if (gate.count === SIGNIN_ATTEMPTS + 1) {
+        await deps.store.audit.record(SIGNIN_UNKNOWN_ACTOR, 'console.signin.locked', null, {
+          failures: SIGNIN_ATTEMPTS,
+          retryAfterSeconds: gate.retryAfterSeconds,
+        });
+        logger.warn({ clientAddress: client, retryAfterSeconds: gate.retryAfterSeconds }, 'console sign-in locked');
+      }
       c.header('Retry-After', String(gate.retryAfterSeconds));
       const minutes = Math.ceil(gate.retryAfterSeconds / 60);
       return loginPage(c, {
@@ -233,7 +244,9 @@ export function createConsoleRoutes(
     const token = (await formField(c, 'token'))?.trim() ?? '';
     const identity = token ? await deps.store.tokens.verify(token) : undefined;
     if (!identity) {
-      logger.info({ outcome: 'refused' }, 'console sign-in');
+      // Never the token sent: a near miss of a real one is a secret too.
+      await deps.store.audit.record(SIGNIN_UNKNOWN_ACTOR, 'console.signin.failed', null, { failure: gate.count });
+      logger.info({ outcome: 'refused', clientAddress: client }, 'console sign-in');
       return loginPage(c, {
         ja: 'トークンが正しくないか、失効しています。入力し直すか、管理者に新しいトークンを依頼してください。',
         en: 'The token is wrong or revoked. Enter it again, or ask an administrator for a new one.',
