@@ -19,6 +19,7 @@ import { createTokenRoutes } from './api/tokens.ts';
 import { createUnsubscribeRoutes } from './api/unsubscribe.tsx';
 import { createWebhookRoutes } from './api/webhooks.ts';
 import type { Deps } from './deps.ts';
+import { strictTransportSecurity } from './http/hsts.ts';
 import { auditRequestOrigin } from './http/request-context.ts';
 import { serverRequestId } from './http/request-id.ts';
 import type { Logger } from './logger.ts';
@@ -72,6 +73,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const logger = deps.logger.child({ component: 'http' });
 
   app.use(serverRequestId());
+  app.use(strictTransportSecurity(deps.config.publicBaseUrl));
   app.use(requestLog(logger));
   app.use(auditRequestOrigin());
   app.use(refuseNulInUrl());
