@@ -1,4 +1,3 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -25,6 +24,7 @@ import { serverRequestId } from './http/request-id.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
 import { createVapidResolver } from './store/vapid.ts';
+import { createApiDocsRoutes } from './web/api-docs.ts';
 import { CONSOLE_PAGES } from './web/console/console-pages.ts';
 import { createConsoleRoutes } from './web/console/console-routes.tsx';
 import { createNoticePageRoutes } from './web/notice-page.tsx';
@@ -175,7 +175,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
         '響 Hibiki: 市の職員が一つの通知を住民の使うすべてのチャネルへ配信する API。 / Staff API of Hibiki, which broadcasts one notice to every channel residents use.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Hibiki API' }));
+  if (deps.config.apiDocs) app.route('/', createApiDocsRoutes());
 
   return app;
 }

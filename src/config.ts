@@ -150,6 +150,12 @@ const Env = z.object({
   /** Caps every channel's recipients per delivery job; 1 is the one-job-per-recipient design the benchmark compares. */
   DELIVERY_BATCH_LIMIT: z.coerce.number().int().min(1).max(1_000).optional(),
   EMERGENCY_APPROVALS: z.coerce.number().int().min(1).max(2).default(1),
+  // — ops (issue 12: admin listener, API docs) —
+  // Set: the console, the staff API, /metrics, /docs, /openapi.json and Bull Board answer only
+  // on this port (on ADMIN_HOST); PORT serves residents' pages, feeds and webhooks alone.
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  API_DOCS: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -228,6 +234,13 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
     for (const k of ['LINE_CHANNEL_ACCESS_TOKEN', 'LINE_CHANNEL_SECRET'] as const) {
       if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'CHANNELS includes line: required' });
     }
+  }
+  if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === env.PORT) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ADMIN_PORT'],
+      message: `the same as PORT (${env.PORT}): give the staff listener a port of its own, or leave ADMIN_PORT unset / PORT と別の番号にするか、未設定にしてください`,
+    });
   }
 });
 
@@ -336,6 +349,11 @@ function toConfig(env: z.infer<typeof Env>) {
     },
     /** How many distinct approvers an emergency notice needs before it is sent. */
     approvals: { emergency: env.EMERGENCY_APPROVALS },
+    // — ops —
+    /** Set: a second listener for staff and operations (src/http/surface.ts says which routes). */
+    admin: env.ADMIN_PORT === undefined ? undefined : { port: env.ADMIN_PORT, host: env.ADMIN_HOST },
+    /** /docs (Swagger UI from the pinned swagger-ui-dist); /openapi.json is served either way. */
+    apiDocs: env.API_DOCS === 'on',
     logLevel: env.LOG_LEVEL,
   };
 }
