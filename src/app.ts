@@ -21,6 +21,7 @@ import type { Deps } from './deps.ts';
 import { strictTransportSecurity } from './http/hsts.ts';
 import { auditRequestOrigin } from './http/request-context.ts';
 import { serverRequestId } from './http/request-id.ts';
+import { onlySurface, type Surface } from './http/surface.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
 import { createVapidResolver } from './store/vapid.ts';
@@ -67,14 +68,30 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The whole HTTP surface: staff API, operations, feeds and public pages. */
-export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
+export interface AppOptions {
+  /**
+   * Which listener this app answers for (src/http/surface.ts): `all` (the default, one port
+   * for everything), or with ADMIN_PORT `public` (residents) and `admin` (staff, operations).
+   */
+  surface?: Surface;
+}
+
+/**
+ * The HTTP surface: staff API, operations, feeds and public pages, or one listener's part of
+ * it. Each listener's app answers only its own paths (onlySurface, first of all); the public
+ * one does not even build the console and the docs. The admin app keeps the public API's
+ * routes, answering 404 for them, so that its /openapi.json still describes the whole API.
+ */
+export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<AppEnv> {
+  const surface = options.surface ?? 'all';
+  const staffSide = surface !== 'public';
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  const logger = deps.logger.child({ component: 'http' });
+  const logger = deps.logger.child({ component: 'http', ...(surface === 'all' ? {} : { surface }) });
 
   app.use(serverRequestId());
-  app.use(strictTransportSecurity(deps.config.publicBaseUrl));
+  app.use(strictTransportSecurity(surface === 'admin' ? deps.config.consoleBaseUrl : deps.config.publicBaseUrl));
   app.use(requestLog(logger));
+  app.use(onlySurface(surface));
   app.use(auditRequestOrigin());
   app.use(refuseNulInUrl());
   const limit = bodyLimit({
@@ -163,7 +180,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       }),
     );
   }
-  app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { notices }));
+  // The public app answers none of the console's paths anyway (onlySurface): it need not build it and Bull Board.
+  if (staffSide) app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { notices }));
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
   app.doc('/openapi.json', {
@@ -175,7 +193,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
         '響 Hibiki: 市の職員が一つの通知を住民の使うすべてのチャネルへ配信する API。 / Staff API of Hibiki, which broadcasts one notice to every channel residents use.',
     },
   });
-  if (deps.config.apiDocs) app.route('/', createApiDocsRoutes());
+  if (deps.config.apiDocs && staffSide) app.route('/', createApiDocsRoutes());
 
   return app;
 }

@@ -155,6 +155,8 @@ const Env = z.object({
   // on this port (on ADMIN_HOST); PORT serves residents' pages, feeds and webhooks alone.
   ADMIN_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  // The console's address as staff browsers reach the admin listener (its Origin check and cookie).
+  ADMIN_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   API_DOCS: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -243,6 +245,12 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
     });
   }
 });
+
+/** A listening address as a URL's host: a wildcard as localhost, an IPv6 address in brackets. */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -352,6 +360,15 @@ function toConfig(env: z.infer<typeof Env>) {
     // — ops —
     /** Set: a second listener for staff and operations (src/http/surface.ts says which routes). */
     admin: env.ADMIN_PORT === undefined ? undefined : { port: env.ADMIN_PORT, host: env.ADMIN_HOST },
+    /**
+     * Where staff open the console: ADMIN_BASE_URL (by default the admin listener's own
+     * address) with ADMIN_PORT, else PUBLIC_BASE_URL. Its origin is the one console forms
+     * must come from; https makes the session cookie Secure.
+     */
+    consoleBaseUrl:
+      env.ADMIN_PORT === undefined
+        ? publicBaseUrl
+        : (env.ADMIN_BASE_URL ?? `http://${hostForUrl(env.ADMIN_HOST)}:${env.ADMIN_PORT}`).replace(/\/+$/, ''),
     /** /docs (Swagger UI from the pinned swagger-ui-dist); /openapi.json is served either way. */
     apiDocs: env.API_DOCS === 'on',
     logLevel: env.LOG_LEVEL,

@@ -1,11 +1,11 @@
 import { userInfo } from 'node:os';
-import { type ServerType, serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { startWorkers } from '../workers/index.ts';
-import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
+import { startListeners } from './http/listen.ts';
 import { createLogger } from './logger.ts';
 import { createAuditRepo } from './store/audit.ts';
 import { openConfiguredDb } from './store/db.ts';
@@ -69,11 +69,21 @@ async function run(config: Config, roles: { api: boolean; worker: boolean }): Pr
     'hibiki starting',
   );
   const workers = roles.worker ? startWorkers(deps) : undefined;
-  const server = roles.api
-    ? serve({ fetch: createApp(deps).fetch, port: config.port, hostname: config.host }, (info) =>
-        logger.info({ url: `http://${config.host}:${info.port}`, public: config.publicBaseUrl }, 'API listening'),
-      )
-    : undefined;
+  let servers: ServerType[] = [];
+  if (roles.api) {
+    try {
+      // One listener, or with ADMIN_PORT a public and a staff one (src/http/listen.ts).
+      servers = (await startListeners(deps, logger)).map((l) => l.server);
+    } catch (err) {
+      logger.error(
+        { err: { message: (err as Error).message }, port: config.port, adminPort: config.admin?.port },
+        'cannot listen: is the port taken, or the host not this machine’s? / 待ち受けできません (PORT, ADMIN_PORT, HOST, ADMIN_HOST を確認してください)',
+      );
+      await workers?.close();
+      await deps.close();
+      return 1;
+    }
+  }
 
   return new Promise<number>((resolve) => {
     // Called once everything Hibiki opened is closed: a handle a library left open must not
@@ -105,7 +115,7 @@ async function run(config: Config, roles: { api: boolean; worker: boolean }): Pr
       }, STOP_TIMEOUT_MS);
       try {
         // Both at once: an open progress stream must not keep the workers taking new jobs.
-        await Promise.all([server ? closeServer(server) : undefined, workers?.close()]);
+        await Promise.all([...servers.map(closeServer), workers?.close()]);
         await deps.close();
       } catch (err) {
         clearTimeout(deadline);

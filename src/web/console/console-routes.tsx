@@ -75,7 +75,8 @@ export function createConsoleRoutes(
   options: { lifetime?: SessionLifetime; notices?: NoticeService } = {},
 ): Hono<ConsoleEnv> {
   const logger = deps.logger.child({ component: 'console' });
-  const baseUrl = new URL(deps.config.publicBaseUrl);
+  // With ADMIN_PORT the console lives on the admin listener's address, not the residents' site.
+  const baseUrl = new URL(deps.config.consoleBaseUrl);
   const session: SessionOptions = {
     sessions: deps.store.staffSessions,
     lifetime: options.lifetime ?? DEFAULT_SESSION_LIFETIME,
