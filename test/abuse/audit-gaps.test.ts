@@ -57,12 +57,14 @@ describe('audit gaps over real HTTP', () => {
   });
 
   it('audits a sign-in with the client address', async () => {
-    const { id, token } = await http.deps.store.tokens.create('監査 太郎', 'author');
+    const { id, token } = await http.deps.store.tokens.create('監査 太郎', 'approver');
     const c = client();
     await c.get('/console/login');
     expect((await c.post('/console/login', { token })).status).toBe(303);
     const [row] = await http.deps.store.audit.list({ limit: 1, action: 'console.signin' });
     expect(row).toMatchObject({ actor: '監査 太郎', target: `token:${id}`, clientAddress: '127.0.0.1' });
+    // The console's audit page shows it beside the actor.
+    expect(await c.page('/console/audit')).toContain('<small class="client-address">127.0.0.1</small>');
   });
 
   it('audits each failed sign-in, and the lockout once, with the client address and never the token sent', async () => {

@@ -32,6 +32,22 @@ describe('Strict-Transport-Security', () => {
     }
   });
 
+  it('follows ADMIN_BASE_URL on the admin listener: none when staff reach it over http', async () => {
+    const admin = await createTestDeps({ env: { ADMIN_PORT: '8081', ADMIN_BASE_URL: 'http://10.1.2.3:8081' } });
+    try {
+      const adminApp = createApp(admin, { surface: 'admin' });
+      const publicApp = createApp(admin, { surface: 'public' });
+      expect(
+        (await adminApp.request('http://10.1.2.3:8081/console/login')).headers.get('strict-transport-security'),
+      ).toBeNull();
+      expect(
+        (await publicApp.request('https://hibiki.example.jp/notices')).headers.get('strict-transport-security'),
+      ).toBe(HSTS);
+    } finally {
+      await admin.dispose();
+    }
+  });
+
   it('is on no answer when PUBLIC_BASE_URL is http', async () => {
     const app = createApp(http);
     for (const path of PATHS) {
