@@ -1,10 +1,9 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import type { AppEnv } from './api/auth.ts';
+import { clientAddress } from './api/client-address.ts';
 import { createErrorHandler, errorResponseFor, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
 import { createFeedRoutes } from './api/feeds.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
@@ -19,10 +18,15 @@ import { createTokenRoutes } from './api/tokens.ts';
 import { createUnsubscribeRoutes } from './api/unsubscribe.tsx';
 import { createWebhookRoutes } from './api/webhooks.ts';
 import type { Deps } from './deps.ts';
+import { strictTransportSecurity } from './http/hsts.ts';
+import { auditRequestOrigin } from './http/request-context.ts';
+import { serverRequestId } from './http/request-id.ts';
+import { onlySurface, type Surface } from './http/surface.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
 import { createResidentService } from './services/residents.ts';
 import { createVapidResolver } from './store/vapid.ts';
+import { createApiDocsRoutes } from './web/api-docs.ts';
 import { CONSOLE_PAGES } from './web/console/console-pages.ts';
 import { createConsoleRoutes } from './web/console/console-routes.tsx';
 import { createNoticePageRoutes } from './web/notice-page.tsx';
@@ -41,27 +45,55 @@ function isPolledRead(method: string, path: string): boolean {
   return (method === 'GET' || method === 'HEAD') && (path.startsWith('/feeds/') || path === '/notices.atom');
 }
 
-/** One line per request: method, path (never the query, which may carry a token), status, time, request id. */
+/**
+ * One line per request: method, path (never the query, which may carry a token), status,
+ * time, the server's request id and the client's address (who to look for after an attack).
+ */
 function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     await next();
     const ms = Math.round((performance.now() - started) * 10) / 10;
     const status = c.res.status;
-    const entry = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status, ms };
+    const entry = {
+      requestId: c.get('requestId'),
+      clientAddress: clientAddress(c),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms,
+    };
     if (status >= 500) logger.error(entry, 'request');
     else if (status < 400 && isPolledRead(c.req.method, c.req.path)) logger.debug(entry, 'request');
     else logger.info(entry, 'request');
   };
 }
 
-/** The whole HTTP surface: staff API, operations, feeds and public pages. */
-export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  const logger = deps.logger.child({ component: 'http' });
+export interface AppOptions {
+  /**
+   * Which listener this app answers for (src/http/surface.ts): `all` (the default, one port
+   * for everything), or with ADMIN_PORT `public` (residents) and `admin` (staff, operations).
+   */
+  surface?: Surface;
+}
 
-  app.use(requestId());
+/**
+ * The HTTP surface: staff API, operations, feeds and public pages, or one listener's part of
+ * it. Each listener's app answers only its own paths (onlySurface, first of all); the public
+ * one does not even build the console and the docs. The admin app keeps the public API's
+ * routes, answering 404 for them, so that its /openapi.json still describes the whole API.
+ */
+export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<AppEnv> {
+  const surface = options.surface ?? 'all';
+  const staffSide = surface !== 'public';
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const logger = deps.logger.child({ component: 'http', ...(surface === 'all' ? {} : { surface }) });
+
+  app.use(serverRequestId());
+  app.use(strictTransportSecurity(surface === 'admin' ? deps.config.consoleBaseUrl : deps.config.publicBaseUrl));
   app.use(requestLog(logger));
+  app.use(onlySurface(surface));
+  app.use(auditRequestOrigin());
   app.use(refuseNulInUrl());
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -152,7 +184,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       }),
     );
   }
-  app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { notices }));
+  // The public app answers none of the console's paths anyway (onlySurface): it need not build it and Bull Board.
+  if (staffSide) app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { notices }));
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
   app.doc('/openapi.json', {
@@ -164,7 +197,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
         '響 Hibiki: 市の職員が一つの通知を住民の使うすべてのチャネルへ配信する API。 / Staff API of Hibiki, which broadcasts one notice to every channel residents use.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Hibiki API' }));
+  if (deps.config.apiDocs && staffSide) app.route('/', createApiDocsRoutes());
 
   return app;
 }

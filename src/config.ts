@@ -186,6 +186,14 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/, 'a selector such as hibiki2026 (letters, digits, . - _)')
     .optional(),
   MAIL_DKIM_KEY_FILE: z.string().min(1).optional(),
+  // — ops (issue 12: admin listener, API docs) —
+  // Set: the console, the staff API, /metrics, /docs, /openapi.json and Bull Board answer only
+  // on this port (on ADMIN_HOST); PORT serves residents' pages, feeds and webhooks alone.
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  // The console's address as staff browsers reach the admin listener (its Origin check and cookie).
+  ADMIN_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  API_DOCS: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -290,7 +298,20 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
       });
     }
   }
+  if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === env.PORT) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ADMIN_PORT'],
+      message: `the same as PORT (${env.PORT}): give the staff listener a port of its own, or leave ADMIN_PORT unset / PORT と別の番号にするか、未設定にしてください`,
+    });
+  }
 });
+
+/** A listening address as a URL's host: a wildcard as localhost, an IPv6 address in brackets. */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -309,6 +330,10 @@ function toConfig(env: z.infer<typeof Env>) {
         }
       : undefined;
   const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const consoleBaseUrl =
+    env.ADMIN_PORT === undefined
+      ? publicBaseUrl
+      : (env.ADMIN_BASE_URL ?? `http://${hostForUrl(env.ADMIN_HOST)}:${env.ADMIN_PORT}`).replace(/\/+$/, '');
   return {
     port: env.PORT,
     host: env.HOST,
@@ -406,7 +431,8 @@ function toConfig(env: z.infer<typeof Env>) {
             clientId: env.OIDC_CLIENT_ID,
             clientSecret: env.OIDC_CLIENT_SECRET,
             roleClaim: env.OIDC_ROLE_CLAIM,
-            redirectUrl: env.OIDC_REDIRECT_URL ?? `${publicBaseUrl}/console/oidc/callback`,
+            // The console's own address: on the admin listener when ADMIN_PORT is set.
+            redirectUrl: env.OIDC_REDIRECT_URL ?? `${consoleBaseUrl}/console/oidc/callback`,
           }
         : undefined,
     // — residents & mail trust —
@@ -415,6 +441,17 @@ function toConfig(env: z.infer<typeof Env>) {
       env.MAIL_DKIM_DOMAIN && env.MAIL_DKIM_SELECTOR && env.MAIL_DKIM_KEY_FILE
         ? { domain: env.MAIL_DKIM_DOMAIN, selector: env.MAIL_DKIM_SELECTOR, keyFile: env.MAIL_DKIM_KEY_FILE }
         : undefined,
+    // — ops —
+    /** Set: a second listener for staff and operations (src/http/surface.ts says which routes). */
+    admin: env.ADMIN_PORT === undefined ? undefined : { port: env.ADMIN_PORT, host: env.ADMIN_HOST },
+    /**
+     * Where staff open the console: ADMIN_BASE_URL (by default the admin listener's own
+     * address) with ADMIN_PORT, else PUBLIC_BASE_URL. Its origin is the one console forms
+     * must come from; https makes the session cookie Secure.
+     */
+    consoleBaseUrl,
+    /** /docs (Swagger UI from the pinned swagger-ui-dist); /openapi.json is served either way. */
+    apiDocs: env.API_DOCS === 'on',
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -1,12 +1,14 @@
-import { type ServerType, serve } from '@hono/node-server';
+import { userInfo } from 'node:os';
+import type { ServerType } from '@hono/node-server';
 import { startWorkers } from '../workers/index.ts';
-import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
+import { startListeners } from './http/listen.ts';
 import { createLogger } from './logger.ts';
 import { parseExpiresIn, prepareToken, unprintableName } from './services/tokens.ts';
+import { createAuditRepo } from './store/audit.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
 import type { StaffRole } from './store/schema.ts';
@@ -69,11 +71,21 @@ async function run(config: Config, roles: { api: boolean; worker: boolean }): Pr
     'hibiki starting',
   );
   const workers = roles.worker ? startWorkers(deps) : undefined;
-  const server = roles.api
-    ? serve({ fetch: createApp(deps).fetch, port: config.port, hostname: config.host }, (info) =>
-        logger.info({ url: `http://${config.host}:${info.port}`, public: config.publicBaseUrl }, 'API listening'),
-      )
-    : undefined;
+  let servers: ServerType[] = [];
+  if (roles.api) {
+    try {
+      // One listener, or with ADMIN_PORT a public and a staff one (src/http/listen.ts).
+      servers = (await startListeners(deps, logger)).map((l) => l.server);
+    } catch (err) {
+      logger.error(
+        { err: { message: (err as Error).message }, port: config.port, adminPort: config.admin?.port },
+        'cannot listen: is the port taken, or the host not this machine’s? / 待ち受けできません (PORT, ADMIN_PORT, HOST, ADMIN_HOST を確認してください)',
+      );
+      await workers?.close();
+      await deps.close();
+      return 1;
+    }
+  }
 
   return new Promise<number>((resolve) => {
     // Called once everything Hibiki opened is closed: a handle a library left open must not
@@ -105,7 +117,7 @@ async function run(config: Config, roles: { api: boolean; worker: boolean }): Pr
       }, STOP_TIMEOUT_MS);
       try {
         // Both at once: an open progress stream must not keep the workers taking new jobs.
-        await Promise.all([server ? closeServer(server) : undefined, workers?.close()]);
+        await Promise.all([...servers.map(closeServer), workers?.close()]);
         await deps.close();
       } catch (err) {
         clearTimeout(deadline);
@@ -157,11 +169,26 @@ function expiryFlags(args: string[]): { expiresAt: Date | string | undefined; fl
   return { expiresAt: expires, flag: '--expires' };
 }
 
+/**
+ * The audit log's actor for a change made from the command line: whoever is logged in on
+ * the machine (a container may have no user name for its uid; then just `cli`).
+ */
+function commandLineActor(): string {
+  try {
+    const name = userInfo().username;
+    return name ? `cli:${name}` : 'cli';
+  } catch {
+    return 'cli';
+  }
+}
+
 async function tokenCommand(config: Config, args: string[]): Promise<number> {
   const db = openConfiguredDb(config);
   try {
     await migrate(db);
     const tokens = createTokenRepo(db);
+    // Token changes from a shell are audited as those made in the console are, marked as from the command line.
+    const audit = createAuditRepo(db);
     const [sub, ...rest] = args;
     if (sub === 'create') {
       const role = flag(rest, 'role') as StaffRole | undefined;
@@ -189,6 +216,12 @@ async function tokenCommand(config: Config, args: string[]): Promise<number> {
       }
       const input = prepared.input;
       const created = await tokens.create(input.name, input.role, { expiresAt: input.expiresAt });
+      await audit.record(commandLineActor(), 'token.create', String(created.id), {
+        name: input.name,
+        role: input.role,
+        expiresAt: input.expiresAt?.toISOString() ?? null,
+        via: 'cli',
+      });
       const until = input.expiresAt ? `, expires ${input.expiresAt.toISOString()}` : '';
       console.log(`Created ${role} token #${created.id} for "${input.name}"${until}. It is shown only now:`);
       console.log(created.token);
@@ -226,6 +259,7 @@ async function tokenCommand(config: Config, args: string[]): Promise<number> {
         console.error(`hibiki token revoke: no active token #${id}`);
         return 1;
       }
+      await audit.record(commandLineActor(), 'token.revoke', String(id), { via: 'cli' });
       console.log(`Revoked token #${id}`);
       return 0;
     }

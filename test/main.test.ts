@@ -72,13 +72,16 @@ describe('the hibiki command', () => {
     expect(lines[0]).toMatch(/^hibiki: configuration error: .*NOTICE_TEMPLATES_DIR.*broken\.json/);
   });
 
-  it('serves pages rendered with hono/jsx and stops cleanly on SIGTERM', async () => {
-    const port = await new Promise<number>((resolve) => {
+  const freePort = () =>
+    new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const { port } = s.address() as { port: number };
         s.close(() => resolve(port));
       });
     });
+
+  it('serves pages rendered with hono/jsx and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
     const server: HibikiProcess = startHibiki('all', { ...env, PORT: String(port), HOST: '127.0.0.1' }, { cwd: dir });
     try {
       const base = `http://127.0.0.1:${port}`;
@@ -86,6 +89,35 @@ describe('the hibiki command', () => {
       const page = await fetch(`${base}/notices/n0unknown`);
       expect(page.status).toBe(404);
       expect(await page.text()).toContain('<html lang="ja"');
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+
+  it('with ADMIN_PORT serves staff and residents on two ports, and closes both on SIGTERM', async () => {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const server: HibikiProcess = startHibiki(
+      'serve',
+      { ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) },
+      { cwd: dir },
+    );
+    try {
+      const pub = `http://127.0.0.1:${port}`;
+      const admin = `http://127.0.0.1:${adminPort}`;
+      await waitUntil(
+        'the admin listener',
+        async () => (await fetch(`${admin}/healthz`).catch(() => null))?.ok,
+        20_000,
+        100,
+      );
+      expect((await fetch(`${pub}/healthz`)).status).toBe(200);
+      expect((await fetch(`${pub}/metrics`)).status).toBe(404);
+      expect((await fetch(`${admin}/metrics`)).status).toBe(200);
+      expect((await fetch(`${admin}/console/login`)).status).toBe(200);
+      expect((await fetch(`${pub}/console/login`)).status).toBe(404);
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
     } finally {

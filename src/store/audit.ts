@@ -1,3 +1,4 @@
+import { currentAuditOrigin } from './audit-origin.ts';
 import type { Db } from './db.ts';
 import { toIso } from './time.ts';
 
@@ -8,6 +9,8 @@ export interface AuditEntry {
   action: string;
   target: string | null;
   detail: unknown;
+  /** The client's address for an action over HTTP; null from the command line or a worker. */
+  clientAddress: string | null;
 }
 
 export interface AuditListOptions {
@@ -20,7 +23,10 @@ export interface AuditListOptions {
 
 export type AuditRepo = ReturnType<typeof createAuditRepo>;
 
-/** Every state-changing staff action, with the name of the token that did it. */
+/**
+ * Every state-changing staff action, with the name of the token that did it and, for one
+ * made over HTTP, the client's address (taken from the request in scope, see audit-origin.ts).
+ */
 export function createAuditRepo(db: Db) {
   const k = db.kysely;
   return {
@@ -39,6 +45,7 @@ export function createAuditRepo(db: Db) {
           action,
           target,
           detail: detail === undefined ? null : JSON.stringify(detail),
+          client_address: currentAuditOrigin()?.clientAddress ?? null,
         })
         .execute();
     },
@@ -60,6 +67,7 @@ export function createAuditRepo(db: Db) {
         action: r.action,
         target: r.target,
         detail: r.detail === null ? null : JSON.parse(r.detail),
+        clientAddress: r.client_address ?? null,
       }));
     },
 

@@ -297,6 +297,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0009_ops': {
+      async up(db: Kysely<any>) {
+        // Who did what from where: the client address of each audited action over HTTP
+        // (null for the command line and for rows written before this column).
+        await db.schema.alterTable('audit_log').addColumn('client_address', 'text').execute();
+      },
+    },
   };
 }
 

@@ -220,4 +220,6 @@ export interface AuditLogTable {
   action: string;
   target: string | null;
   detail: string | null;
+  /** Added by 0009_ops: where an action over HTTP came from. */
+  client_address: string | null;
 }

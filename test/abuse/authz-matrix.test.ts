@@ -98,6 +98,7 @@ const TABLE: Record<RouteKey, Row> = {
   'GET /metrics':                                                                 open(200),
   'GET /openapi.json':                                                            open(200),
   'GET /docs':                                                                    open(200),
+  'GET /docs/assets/:file':                                                       open(200),
 
   // ---- staff API: bearer tokens only (a console cookie is no credential here)
   'POST /v1/notices':                                                             staff(   [401, 401,    401,     202,   202,     202,  401,   202]),
@@ -247,6 +248,7 @@ const PROBES: Record<RouteKey, Probe> = {
   'GET /metrics': get('/metrics'),
   'GET /openapi.json': get('/openapi.json'),
   'GET /docs': get('/docs'),
+  'GET /docs/assets/:file': get('/docs/assets/docs.js'),
 
   // ---- staff API: bearer tokens only (a console cookie is no credential here)
   'POST /v1/notices': { method: 'POST', path: '/v1/notices', json: NOTICE },

@@ -106,6 +106,7 @@ export const FUZZ_ROUTES: FuzzRoute[] = [
   open('GET', '/metrics', 'api'),
   open('GET', '/openapi.json', 'other'),
   open('GET', '/docs', 'other'),
+  open('GET', '/docs/assets/:file', 'other', 'none', { params: () => ({ file: 'docs.js' }) }),
 
   // Staff API.
   staff('POST', '/v1/notices', 'json', { sample: () => NOTICE }),

@@ -189,8 +189,9 @@ describe('operations endpoints', () => {
     expect(all).not.toContain('shh');
   });
 
-  it('keeps a request id the caller sends', async () => {
+  it('makes its own request id, whatever id the caller sends (test/abuse/audit-gaps.test.ts over HTTP)', async () => {
     const res = await app.request('/healthz', { headers: { 'x-request-id': 'probe-123' } });
-    expect(res.headers.get('x-request-id')).toBe('probe-123');
+    expect(res.headers.get('x-request-id')).not.toBe('probe-123');
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -34,6 +34,8 @@ export const AUDIT_ACTION_WORDS: Record<string, { ja: string; en: string }> = {
   'subscribers.import': { ja: '購読者の一括登録', en: 'Subscribers imported' },
   'console.signin': { ja: 'サインイン', en: 'Signed in' },
   'console.signout': { ja: 'サインアウト', en: 'Signed out' },
+  'console.signin.failed': { ja: 'サインインの失敗', en: 'Sign-in failed' },
+  'console.signin.locked': { ja: 'サインインの一時停止（失敗の続き）', en: 'Sign-in locked (repeated failures)' },
 };
 
 /**
@@ -268,6 +270,12 @@ export const createAuditPage: ConsolePageModule = (ctx) => {
                     </td>
                     <td class="actor" data-label="操作した人">
                       {entry.actor}
+                      {entry.clientAddress ? (
+                        <>
+                          <br />
+                          <small class="client-address">{entry.clientAddress}</small>
+                        </>
+                      ) : null}
                     </td>
                     <td data-label="操作">
                       <ActionWords action={entry.action} />

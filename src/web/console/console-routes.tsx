@@ -35,6 +35,9 @@ const SIGNIN_WINDOW_SECONDS = 15 * 60;
 
 const LOGIN_CSRF_COOKIE = 'hibiki_login_csrf';
 
+/** The actor of a failed sign-in's audit row: nobody is known, the row's client address says from where. */
+const SIGNIN_UNKNOWN_ACTOR = '(サインイン失敗 / failed sign-in)';
+
 /** What each console page module gets to build its routes. */
 export interface ConsolePageContext {
   deps: Deps;
@@ -73,7 +76,8 @@ export function createConsoleRoutes(
   options: { lifetime?: SessionLifetime; notices?: NoticeService } = {},
 ): Hono<ConsoleEnv> {
   const logger = deps.logger.child({ component: 'console' });
-  const baseUrl = new URL(deps.config.publicBaseUrl);
+  // With ADMIN_PORT the console lives on the admin listener's address, not the residents' site.
+  const baseUrl = new URL(deps.config.consoleBaseUrl);
   const session: SessionOptions = {
     sessions: deps.store.staffSessions,
     lifetime: options.lifetime ?? DEFAULT_SESSION_LIFETIME,
@@ -236,6 +240,14 @@ export function createConsoleRoutes(
       SIGNIN_WINDOW_SECONDS,
     );
     if (!gate.allowed) {
+      // The first refused try of a window is the lockout: one row for it, not one per try after.
+      if (gate.count === SIGNIN_ATTEMPTS + 1) {
+        await deps.store.audit.record(SIGNIN_UNKNOWN_ACTOR, 'console.signin.locked', null, {
+          failures: SIGNIN_ATTEMPTS,
+          retryAfterSeconds: gate.retryAfterSeconds,
+        });
+        logger.warn({ clientAddress: client, retryAfterSeconds: gate.retryAfterSeconds }, 'console sign-in locked');
+      }
       c.header('Retry-After', String(gate.retryAfterSeconds));
       const minutes = Math.ceil(gate.retryAfterSeconds / 60);
       return loginPage(c, {
@@ -246,7 +258,12 @@ export function createConsoleRoutes(
     const token = (await formField(c, 'token'))?.trim() ?? '';
     const checked = token ? await deps.store.tokens.check(token) : { refused: 'invalid' as const };
     if ('refused' in checked) {
-      logger.info({ outcome: 'refused', reason: checked.refused }, 'console sign-in');
+      // Never the token sent: a near miss of a real one is a secret too.
+      await deps.store.audit.record(SIGNIN_UNKNOWN_ACTOR, 'console.signin.failed', null, {
+        failure: gate.count,
+        reason: checked.refused,
+      });
+      logger.info({ outcome: 'refused', reason: checked.refused, clientAddress: client }, 'console sign-in');
       return loginPage(
         c,
         checked.refused === 'expired'
