@@ -314,8 +314,11 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-/** Brings the store to the newest schema; safe to run on every start and from many processes. */
-export async function migrate(db: Db): Promise<string[]> {
+/**
+ * Brings the store to the newest schema; safe to run on every start and from many processes.
+ * `upTo` stops after the named migration (a test of a later migration over an older store).
+ */
+export async function migrate(db: Db, options: { upTo?: string } = {}): Promise<string[]> {
   // Kysely looks for its migration tables in every schema it can see; on PostgreSQL pin
   // them to the schema in use, or a second Hibiki schema in one database would find the
   // first one's tables and fail to migrate.
@@ -328,7 +331,7 @@ export async function migrate(db: Db): Promise<string[]> {
     provider: new InlineProvider(db.dialect),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (options.upTo ? migrator.migrateTo(options.upTo) : migrator.migrateToLatest());
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -18,13 +18,16 @@ export interface TestDb extends Db {
   schema?: string;
 }
 
-/** A fresh, migrated database of its own for one test file: a temp SQLite file or a new PostgreSQL schema. */
-export async function createTestDb(kind: StoreKind = 'sqlite'): Promise<TestDb> {
+/**
+ * A fresh, migrated database of its own for one test file: a temp SQLite file or a new
+ * PostgreSQL schema; `upTo` leaves it at an older schema, for a test of a later migration.
+ */
+export async function createTestDb(kind: StoreKind = 'sqlite', options: { upTo?: string } = {}): Promise<TestDb> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'hibiki-db-'));
     const url = `sqlite:${join(dir, 'test.db')}`;
     const db = openDb(url);
-    await migrate(db);
+    await migrate(db, options);
     return {
       ...db,
       url,
@@ -40,7 +43,7 @@ export async function createTestDb(kind: StoreKind = 'sqlite'): Promise<TestDb> 
   await admin.query(`create schema ${schema}`);
   await admin.end();
   const db = openDb(PG_URL, { schema, poolSize: 4 });
-  await migrate(db);
+  await migrate(db, options);
   return {
     ...db,
     url: PG_URL,
