@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrProblem } from '../channels/shared/address-policy.ts';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
 import { DEFAULT_NOTICE_TEMPLATES_DIR } from './domain/load-notice-templates.ts';
 
@@ -150,6 +151,18 @@ const Env = z.object({
   /** Caps every channel's recipients per delivery job; 1 is the one-job-per-recipient design the benchmark compares. */
   DELIVERY_BATCH_LIMIT: z.coerce.number().int().min(1).max(1_000).optional(),
   EMERGENCY_APPROVALS: z.coerce.number().int().min(1).max(2).default(1),
+  // — outbound —
+  // Internal addresses (IPs or CIDRs) that channels may still connect to, e.g. a city's intranet receiver.
+  OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        const problem = cidrProblem(entry);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${problem}; comma-separated IPs or CIDRs` });
+      }
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -336,6 +349,9 @@ function toConfig(env: z.infer<typeof Env>) {
     },
     /** How many distinct approvers an emergency notice needs before it is sent. */
     approvals: { emergency: env.EMERGENCY_APPROVALS },
+    // — outbound —
+    /** Internal addresses the outbound HTTP layer lets channels connect to (OUTBOUND_ALLOW); none by default. */
+    outbound: { allow: env.OUTBOUND_ALLOW },
     logLevel: env.LOG_LEVEL,
   };
 }
