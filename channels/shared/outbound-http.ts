@@ -45,7 +45,17 @@ export interface OutboundOptions {
   allow?: readonly string[];
   /** Sockets per host for the layer's own agents; default 64. */
   maxSockets?: number;
+  /** Resolves a name to every address it has (default: dns.lookup, as net.connect does); tests replay DNS rebinding with it. */
+  resolve?: Resolve;
 }
+
+export type Resolve = (hostname: string, family: number | undefined) => Promise<LookupAddress[]>;
+
+const systemResolve: Resolve = (hostname, family) =>
+  new Promise((resolve, reject) => {
+    const options: LookupAllOptions = { all: true, ...(family ? { family } : {}) };
+    dnsLookup(hostname, options, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+  });
 
 /** The connection was not made because the address is internal and OUTBOUND_ALLOW does not name it. */
 export class OutboundRefusedError extends Error {
@@ -69,13 +79,17 @@ const GUARDED = Symbol('hibiki.outbound.guarded');
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A dns.lookup that answers only with addresses the policy allows, for net.connect and tls.connect. */
-export function guardedLookup(policy: AddressPolicy) {
+export function guardedLookup(policy: AddressPolicy, resolve: Resolve = systemResolve) {
   return (hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback): void => {
     const cb = (typeof options === 'function' ? options : callback) as LookupCallback;
     const opts: LookupOptions =
       typeof options === 'function' ? {} : typeof options === 'number' ? { family: options } : options;
-    const all: LookupAllOptions = { ...opts, all: true };
-    dnsLookup(hostname, all, (err, addresses) => {
+    const family = typeof opts.family === 'number' ? opts.family : undefined;
+    resolve(hostname, family === 4 || family === 6 ? family : undefined).then(
+      (addresses) => answer(null, addresses),
+      (err: NodeJS.ErrnoException) => answer(err, []),
+    );
+    function answer(err: NodeJS.ErrnoException | null, addresses: LookupAddress[]): void {
       if (err) return cb(err, opts.all ? [] : '');
       // One refused address refuses the name: a name that points into the city's network
       // at all is not a receiver, whichever of its addresses a connection would pick.
@@ -87,7 +101,7 @@ export function guardedLookup(policy: AddressPolicy) {
       if (!first) return cb(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '');
       if (opts.all) return cb(null, addresses);
       return cb(null, first.address, first.family);
-    });
+    }
   };
 }
 
@@ -96,10 +110,13 @@ export function guardedLookup(policy: AddressPolicy) {
  * never looks those up), a name through guardedLookup. The agent keeps its own TLS
  * options and keep-alive pool.
  */
-export function guardAgent<A extends http.Agent>(agent: A, policy: AddressPolicy): A {
+export function guardAgent<A extends http.Agent>(agent: A, policy: AddressPolicy, resolve?: Resolve): A {
   const marked = agent as A & { [GUARDED]?: AddressPolicy };
-  if (marked[GUARDED] === policy) return agent;
-  const lookup = guardedLookup(policy);
+  const already = marked[GUARDED];
+  // Two channels may share an agent when their policies allow the same; never a laxer one by stealth.
+  if (already && already.allowed.join(',') === policy.allowed.join(',')) return agent;
+  if (already) throw new Error('this agent already carries another outbound address policy');
+  const lookup = guardedLookup(policy, resolve);
   type Create = (options: Record<string, unknown>, cb: (err: Error | null, socket?: unknown) => void) => unknown;
   const withCreate = agent as unknown as { createConnection: Create };
   const original = withCreate.createConnection.bind(agent);
@@ -127,8 +144,8 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
   const policy = createAddressPolicy(options.allow ?? []);
   const maxSockets = options.maxSockets ?? 64;
   const own = {
-    http: guardAgent(new http.Agent({ keepAlive: true, maxSockets }), policy),
-    https: guardAgent(new https.Agent({ keepAlive: true, maxSockets }), policy),
+    http: guardAgent(new http.Agent({ keepAlive: true, maxSockets }), policy, options.resolve),
+    https: guardAgent(new https.Agent({ keepAlive: true, maxSockets }), policy, options.resolve),
   };
 
   function send(url: string, init: OutboundInit = {}): Promise<Response> {
@@ -147,7 +164,7 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
     if (literal) return Promise.reject(new OutboundRefusedError(target.host, literal));
     const secure = target.protocol === 'https:';
     const maxBody = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    const agent = init.agent ? guardAgent(init.agent, policy) : secure ? own.https : own.http;
+    const agent = init.agent ? guardAgent(init.agent, policy, options.resolve) : secure ? own.https : own.http;
     const signals = [init.signal, init.timeoutMs === undefined ? undefined : AbortSignal.timeout(init.timeoutMs)];
     const present = signals.filter((s): s is AbortSignal => s !== undefined);
     const signal = present.length === 0 ? undefined : present.length === 1 ? present[0] : AbortSignal.any(present);
@@ -214,7 +231,7 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
   return {
     policy,
     fetch: send,
-    guard: (agent) => guardAgent(agent, policy),
+    guard: (agent) => guardAgent(agent, policy, options.resolve),
     close() {
       own.http.destroy();
       own.https.destroy();

@@ -1,10 +1,12 @@
 import { isIP } from 'node:net';
-import { type AddressPolicy, createAddressPolicy, hostRefusal } from '../shared/address-policy.ts';
+import { type AddressPolicy, createAddressPolicy, hostRefusal, type InternalKind } from '../shared/address-policy.ts';
 
 /** A reason in both languages: Japanese for staff in the API, English for delivery rows and logs. */
 export interface UrlProblem {
   ja: string;
   en: string;
+  /** Set when the host is an internal address (or localhost) that the address policy refuses. */
+  internal?: InternalKind;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach, and only when allowed (tests, local receivers). */
@@ -75,6 +77,7 @@ export function webhookUrlProblem(
     return {
       ja: `宛先は内部アドレス（${internal}）のため登録できません。市のネットワーク内の受信先は、運用担当者が OUTBOUND_ALLOW に指定したときだけ使えます`,
       en: `the address is internal (${internal}); a receiver inside the network can be used only when the operator names it in OUTBOUND_ALLOW`,
+      internal,
     };
   }
   return undefined;

@@ -5,6 +5,7 @@ import {
   describeOutboundFailure,
   type OutboundHttp,
   type OutboundInit,
+  OutboundRefusedError,
 } from '../shared/outbound-http.ts';
 import type { Channel, Recipient, RecipientResult, SendContext } from '../types.ts';
 import { renderWebhook, type WebhookPayload } from './payload.ts';
@@ -73,8 +74,11 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
         : { deliveryId, status: 'retry', reason, retryAfterMs };
 
     const problem = webhookUrlProblem(recipient.address, options.allowHttpLoopback, outbound.policy);
-    if (problem) return failed(`endpoint URL refused: ${problem.en}`);
     const host = hostOf(recipient.address);
+    if (problem?.internal) {
+      return failed(describeOutboundFailure(new OutboundRefusedError(host, problem.internal), host).reason);
+    }
+    if (problem) return failed(`endpoint URL refused: ${problem.en}`);
     if (recipient.contactId === null) return failed('no webhook endpoint behind this delivery');
     const secret = await deps.secretOf(recipient.contactId);
     if (secret === undefined) return failed('the webhook endpoint was removed before sending');
