@@ -90,17 +90,17 @@ export function guardedLookup(policy: AddressPolicy, resolve: Resolve = systemRe
       (err: NodeJS.ErrnoException) => answer(err, []),
     );
     function answer(err: NodeJS.ErrnoException | null, addresses: LookupAddress[]): void {
-      if (err) return cb(err, opts.all ? [] : '');
+      const none = opts.all ? [] : '';
       // One refused address refuses the name: a name that points into the city's network
       // at all is not a receiver, whichever of its addresses a connection would pick.
-      for (const { address } of addresses) {
-        const kind = policy.refusal(address);
-        if (kind) return cb(new OutboundRefusedError(hostname, kind, address), opts.all ? [] : '');
-      }
+      const refused = addresses.find(({ address }) => policy.refusal(address) !== undefined);
       const first = addresses[0];
-      if (!first) return cb(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '');
-      if (opts.all) return cb(null, addresses);
-      return cb(null, first.address, first.family);
+      if (err) cb(err, none);
+      else if (refused) {
+        cb(new OutboundRefusedError(hostname, policy.refusal(refused.address) ?? 'reserved', refused.address), none);
+      } else if (!first) cb(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), none);
+      else if (opts.all) cb(null, addresses);
+      else cb(null, first.address, first.family);
     }
   };
 }
