@@ -186,7 +186,13 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
           const headers = new Headers();
           for (const [name, value] of Object.entries(res.headers)) {
             if (value === undefined) continue;
-            for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+            for (const v of Array.isArray(value) ? value : [value]) {
+              try {
+                headers.append(name, v);
+              } catch {
+                // A header fetch's Headers will not hold is one no channel needs: leave it out.
+              }
+            }
           }
           if (status < 200 || status > 599) {
             res.destroy();
@@ -195,11 +201,8 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
           }
           const answer = (body: Buffer | null) =>
             resolve(
-              new Response(body as unknown as BodyInit | null, {
-                status,
-                statusText: res.statusMessage ?? '',
-                headers,
-              }),
+              // No statusText: a receiver's reason phrase is its words, which no reason repeats.
+              new Response(body as unknown as BodyInit | null, { status, headers }),
             );
           if (NULL_BODY.has(status) || init.method === 'HEAD') {
             res.resume();
@@ -221,6 +224,10 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
           });
           res.on('end', () => answer(Buffer.concat(chunks)));
           res.on('error', reject);
+          // Closed before its end (and not by the cut-off above, which has answered already).
+          res.on('close', () => {
+            if (!res.complete) reject(Object.assign(new Error('the answer was cut off'), { code: 'ECONNRESET' }));
+          });
         },
       );
       request.on('error', reject);
