@@ -30,6 +30,8 @@ function hostAllowed(host: string, allowed: readonly string[]): boolean {
 export interface EndpointProblem {
   ja: string;
   en: string;
+  /** No list of hosts will ever accept this endpoint: a subscription stored with it can be switched off. */
+  never?: true;
 }
 
 /** Why an endpoint is refused, in both languages, or undefined when it may be used. */
@@ -54,6 +56,7 @@ export function pushEndpointProblem(endpoint: string, allowedHosts: readonly str
     return {
       ja: 'プッシュサービスのホスト名に使えない文字が含まれています（英小文字・数字・「.」「-」だけが使えます）',
       en: 'the host may contain only a–z, 0–9, "." and "-"',
+      never: true,
     };
   }
   if (!hostAllowed(url.hostname, allowedHosts)) {

@@ -134,7 +134,8 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
     if (ctx.signal.aborted) return retry('not sent: the send was aborted');
     const problem = pushEndpointProblem(recipient.address, allowedHosts);
     // Not switched off: the API checks endpoints with the same list, so a refusal here means the list changed.
-    if (problem) return failed(`push endpoint refused: ${problem.en}`);
+    // A host no list accepts (stored before the check existed) is switched off for good.
+    if (problem) return failed(`push endpoint refused: ${problem.en}`, problem.never === true);
     const host = pushHostOf(recipient.address);
     if (recipient.contactId === null) return failed('no push subscription behind this delivery');
     const keys = prefetched ? prefetched.get(recipient.contactId) : await deps.keysOf(recipient.contactId);

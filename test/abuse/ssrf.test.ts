@@ -346,6 +346,7 @@ describe('SSRF through Web Push endpoints (issue 12, finding 1)', () => {
         expect(listener.connections).toBe(0);
         // Failed once, not retried 8 times.
         expect(results.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+        expect(results.every((r) => r.status === 'failed' && r.deactivate === true)).toBe(true);
       } finally {
         await listener.close();
       }
