@@ -143,7 +143,8 @@ export function hostRefusal(hostname: string, policy: AddressPolicy): InternalKi
   const host = bareHost(hostname.toLowerCase()).replace(/\.$/, '');
   if (isIP(host) !== 0) return policy.refusal(host);
   if (host === 'localhost' || host.endsWith('.localhost')) {
-    return policy.refusal('127.0.0.1') && policy.refusal('::1') ? 'loopback' : undefined;
+    // It resolves to both on most systems, and one refused address refuses a name.
+    return policy.refusal('127.0.0.1') ?? policy.refusal('::1');
   }
   return undefined;
 }
