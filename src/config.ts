@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrProblem } from '../channels/shared/address-policy.ts';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
 import { DEFAULT_NOTICE_TEMPLATES_DIR } from './domain/load-notice-templates.ts';
 
@@ -194,6 +195,18 @@ const Env = z.object({
   // The console's address as staff browsers reach the admin listener (its Origin check and cookie).
   ADMIN_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   API_DOCS: z.enum(['on', 'off']).default('on'),
+  // — outbound —
+  // Internal addresses (IPs or CIDRs) that channels may still connect to, e.g. a city's intranet receiver.
+  OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        const problem = cidrProblem(entry);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${problem}; comma-separated IPs or CIDRs` });
+      }
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -452,6 +465,9 @@ function toConfig(env: z.infer<typeof Env>) {
     consoleBaseUrl,
     /** /docs (Swagger UI from the pinned swagger-ui-dist); /openapi.json is served either way. */
     apiDocs: env.API_DOCS === 'on',
+    // — outbound —
+    /** Internal addresses the outbound HTTP layer lets channels connect to (OUTBOUND_ALLOW); none by default. */
+    outbound: { allow: env.OUTBOUND_ALLOW },
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -90,7 +90,10 @@ function createChannel(
         { logger },
       );
     case 'webhook':
-      return createWebhookChannel(config.webhook, { logger, secretOf: store.webhooks.secretOf });
+      return createWebhookChannel(
+        { ...config.webhook, allow: config.outbound.allow },
+        { logger, secretOf: store.webhooks.secretOf },
+      );
     case 'webpush':
       if (!vapid) throw new Error('webpush: VAPID keys were not resolved');
       return createWebPushChannel(
@@ -99,6 +102,7 @@ function createChannel(
           subject: config.webpush.subject,
           ttlSeconds: config.webpush.ttlSeconds,
           allowedHosts: [...DEFAULT_PUSH_HOSTS, ...config.webpush.extraHosts],
+          allow: config.outbound.allow,
         },
         { logger, keysOf: store.pushSubscriptions.keysOf, keysOfMany: store.pushSubscriptions.keysOfMany },
       );

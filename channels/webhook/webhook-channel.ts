@@ -1,9 +1,16 @@
 import type { Logger } from 'pino';
 import { logBatch, reportResult } from '../report.ts';
+import {
+  createOutboundHttp,
+  describeOutboundFailure,
+  type OutboundHttp,
+  type OutboundInit,
+  OutboundRefusedError,
+} from '../shared/outbound-http.ts';
 import type { Channel, Recipient, RecipientResult, SendContext } from '../types.ts';
 import { renderWebhook, type WebhookPayload } from './payload.ts';
 import { secretKey, signWebhook, webhookId } from './sign.ts';
-import { hostOf, webhookUrlProblem } from './url-policy.ts';
+import { hostOf, webhookAllow, webhookUrlProblem } from './url-policy.ts';
 
 export type { WebhookEvent, WebhookEventType, WebhookPayload } from './payload.ts';
 
@@ -12,16 +19,27 @@ export interface WebhookOptions {
   timeoutMs: number;
   /** Lets http:// reach 127.0.0.0/8, ::1 and localhost (WEBHOOK_ALLOW_HTTP_LOOPBACK); tests and local receivers. */
   allowHttpLoopback: boolean;
+  /** OUTBOUND_ALLOW: internal addresses (CIDRs) a receiver may be at, e.g. a city's intranet system. */
+  allow?: readonly string[];
 }
 
 export interface WebhookDeps {
   logger: Logger;
   /** The signing secret of the endpoint behind a contact; undefined once the endpoint is removed. */
   secretOf(contactId: number): Promise<string | undefined>;
-  fetch?: typeof fetch;
+  /** The outbound HTTP layer to send through; one is made from the options (and closed with the channel) when absent. */
+  outbound?: OutboundHttp;
+  /** Replaces the outbound layer's fetch (tests of what is sent without a network). */
+  fetch?: (url: string, init: WebhookRequest) => Promise<Response>;
   /** The clock for webhook-timestamp. */
   now?: () => Date;
 }
+
+/** What a webhook request is made of: a subset of both fetch's RequestInit and the outbound layer's init. */
+export type WebhookRequest = Required<Pick<OutboundInit, 'method' | 'redirect' | 'signal'>> & {
+  headers: Record<string, string>;
+  body: string;
+};
 
 export const WEBHOOK_USER_AGENT = 'Hibiki-Webhooks/1.0 (+https://www.standardwebhooks.com/)';
 
@@ -29,8 +47,6 @@ export const WEBHOOK_USER_AGENT = 'Hibiki-Webhooks/1.0 (+https://www.standardweb
 const MAX_BATCH = 50;
 /** A Retry-After longer than this is taken as this: an emergency should not wait on a receiver's whim for a day. */
 const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
-/** Enough of an error answer to tell staff what the receiver said. */
-const REASON_BYTES = 300;
 
 /**
  * What each answer means (Standard Webhooks and the issue):
@@ -43,7 +59,9 @@ const REASON_BYTES = 300;
  */
 export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps): Channel<WebhookPayload> {
   const logger = deps.logger.bindings().channel === 'webhook' ? deps.logger : deps.logger.child({ channel: 'webhook' });
-  const doFetch = deps.fetch ?? globalThis.fetch;
+  const ownOutbound = deps.outbound === undefined;
+  const outbound = deps.outbound ?? createOutboundHttp({ allow: webhookAllow(options) });
+  const doFetch = deps.fetch ?? outbound.fetch;
   const now = deps.now ?? (() => new Date());
 
   async function sendOne(payload: WebhookPayload, recipient: Recipient, ctx: SendContext): Promise<RecipientResult> {
@@ -55,9 +73,12 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
         ? { deliveryId, status: 'retry', reason }
         : { deliveryId, status: 'retry', reason, retryAfterMs };
 
-    const problem = webhookUrlProblem(recipient.address, options.allowHttpLoopback);
-    if (problem) return failed(`endpoint URL refused: ${problem.en}`);
+    const problem = webhookUrlProblem(recipient.address, options.allowHttpLoopback, outbound.policy);
     const host = hostOf(recipient.address);
+    if (problem?.internal) {
+      return failed(describeOutboundFailure(new OutboundRefusedError(host, problem.internal), host).reason);
+    }
+    if (problem) return failed(`endpoint URL refused: ${problem.en}`);
     if (recipient.contactId === null) return failed('no webhook endpoint behind this delivery');
     const secret = await deps.secretOf(recipient.contactId);
     if (secret === undefined) return failed('the webhook endpoint was removed before sending');
@@ -87,9 +108,14 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
         signal: AbortSignal.any([ctx.signal, timeout]),
       });
     } catch (err) {
-      if (timeout.aborted && !ctx.signal.aborted) return retry(`no answer from ${host} within ${options.timeoutMs} ms`);
-      if (ctx.signal.aborted) return retry(`sending to ${host} was aborted`);
-      return retry(`cannot reach ${host}: ${networkReason(err)}`);
+      // A timeout reads as a refused or reset connection on purpose (describeOutboundFailure).
+      const failure = describeOutboundFailure(err, host, ctx.signal.aborted);
+      logger.debug(
+        { deliveryId, host, code: timeout.aborted ? 'TIMEOUT' : failure.code, kind: failure.kind },
+        'webhook request got no answer',
+      );
+      // An address the policy refuses will be refused again: that is no reason to try 8 times.
+      return failure.kind === 'address-refused' ? failed(failure.reason) : retry(failure.reason);
     }
 
     const { status } = response;
@@ -106,8 +132,10 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
         `HTTP ${status} from ${host}: redirect${to} not followed; set the endpoint URL to the final address`,
       );
     }
-    const said = await shortText(response);
-    const answer = `HTTP ${status} from ${host}${said ? `: ${said}` : ''}`;
+    // The receiver's body is never read into a reason: authors read reasons, and an internal
+    // service's answer (a planted db_password=…) must not reach them through a delivery row.
+    await response.body?.cancel().catch(() => undefined);
+    const answer = `HTTP ${status} from ${host}`;
     if (status === 429) {
       const after = retryAfterMs(response.headers.get('retry-after'), now());
       // The receiver asked to slow down: waiting for it should not use up the delivery's attempts.
@@ -177,6 +205,10 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       logBatch('webhook', ctx, results, started, logger, { type: payload.type });
       return results;
     },
+
+    async close() {
+      if (ownOutbound) outbound.close();
+    },
   };
 }
 
@@ -194,29 +226,6 @@ export function retryAfterMs(header: string | null, now: Date): number | undefin
   return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
-/** The first few hundred bytes of an error answer, on one line; the rest is dropped unread. */
-async function shortText(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < REASON_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A body cut off by the timeout still leaves the status to go by.
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks).subarray(0, REASON_BYTES));
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}
-
 /** Where a redirect points, host only (a relative Location stays on the endpoint's host). */
 function redirectHost(location: string, base: string): string {
   try {
@@ -224,12 +233,4 @@ function redirectHost(location: string, base: string): string {
   } catch {
     return 'an invalid location';
   }
-}
-
-/** undici hides the socket's code in `cause`; that code tells a person what to check. */
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
-  if (cause?.code) return cause.code;
-  if (cause?.message) return cause.message;
-  return err instanceof Error ? err.message : String(err);
 }

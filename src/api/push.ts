@@ -1,7 +1,12 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { DEFAULT_PUSH_HOSTS, pushEndpointProblem, pushHostOf } from '../../channels/webpush/endpoint-policy.ts';
+import {
+  DEFAULT_PUSH_HOSTS,
+  normalisedEndpoint,
+  pushEndpointProblem,
+  pushHostOf,
+} from '../../channels/webpush/endpoint-policy.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { LOCALES } from '../domain/notice.ts';
 import type { Logger } from '../logger.ts';
@@ -229,7 +234,8 @@ export function createPushRoutes(deps: PushRoutesDeps) {
       const topics = [...new Set(body.topics)].sort();
       const areas = [...new Set(body.areas)].sort();
       const contactId = await deps.subscriptions.subscribe({
-        endpoint: body.endpoint,
+        // As checked: the stored endpoint is the one WHATWG URL read, never the raw text.
+        endpoint: normalisedEndpoint(body.endpoint),
         ...keys,
         topics,
         areas,
@@ -260,7 +266,7 @@ export function createPushRoutes(deps: PushRoutesDeps) {
       },
     }),
     async (c) => {
-      const { endpoint } = c.req.valid('json');
+      const endpoint = normalisedEndpoint(c.req.valid('json').endpoint);
       c.header('Cache-Control', 'no-store');
       const choices = await deps.subscriptions.choices(endpoint);
       if (!choices?.active) {
@@ -289,7 +295,7 @@ export function createPushRoutes(deps: PushRoutesDeps) {
       },
     }),
     async (c) => {
-      const { endpoint } = c.req.valid('json');
+      const endpoint = normalisedEndpoint(c.req.valid('json').endpoint);
       await limit(c);
       const removed = await deps.subscriptions.unsubscribe(endpoint);
       if (removed) logger.info({ host: pushHostOf(endpoint) }, 'push subscription removed');

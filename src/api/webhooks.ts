@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { hostOf, webhookUrlProblem } from '../../channels/webhook/url-policy.ts';
+import { createAddressPolicy } from '../../channels/shared/address-policy.ts';
+import { hostOf, webhookAllow, webhookUrlProblem } from '../../channels/webhook/url-policy.ts';
 import type { Config } from '../config.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { SEVERITIES } from '../domain/notice.ts';
@@ -97,7 +98,7 @@ export interface WebhookRoutesDeps {
   webhooks: WebhookEndpointRepo;
   audit: Pick<AuditRepo, 'record'>;
   catalogue: Catalogue;
-  config: Pick<Config, 'webhook'>;
+  config: Pick<Config, 'webhook'> & Partial<Pick<Config, 'outbound'>>;
 }
 
 const notFound = (id: number) => notFoundError({ ja: `Webhook エンドポイント ${id} `, en: `Webhook endpoint ${id}` });
@@ -142,11 +143,16 @@ export function createWebhookRoutes(deps: WebhookRoutesDeps) {
   const topicIds = new Set(catalogue.topics.map((t) => t.id));
   const areaCodes = new Set(catalogue.areas.map((a) => a.code));
 
+  // The same addresses as the channel will allow when it sends (OUTBOUND_ALLOW, and loopback with WEBHOOK_ALLOW_HTTP_LOOPBACK).
+  const policy = createAddressPolicy(
+    webhookAllow({ allowHttpLoopback: deps.config.webhook.allowHttpLoopback, allow: deps.config.outbound?.allow }),
+  );
+
   /** Checks what zod cannot: the URL policy and the catalogue. */
   function check(input: { url?: string | undefined; topics?: string[] | undefined; areas?: string[] | undefined }) {
     const problems: FieldErrors = {};
     if (input.url !== undefined) {
-      const problem = webhookUrlProblem(input.url, deps.config.webhook.allowHttpLoopback);
+      const problem = webhookUrlProblem(input.url, deps.config.webhook.allowHttpLoopback, policy);
       if (problem) problems.url = [problem];
     }
     const unknownTopics = (input.topics ?? []).filter((t) => !topicIds.has(t));

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Recipient, RecipientResult, SendContext } from '../../channels/types.ts';
 import type { WebhookEvent } from '../../channels/webhook/payload.ts';
 import { secretKey, signWebhook } from '../../channels/webhook/sign.ts';
-import { isLoopbackHost, webhookUrlProblem } from '../../channels/webhook/url-policy.ts';
+import { hostOf, isLoopbackHost, webhookUrlProblem } from '../../channels/webhook/url-policy.ts';
 import {
   createWebhookChannel,
   retryAfterMs,
@@ -180,23 +180,26 @@ describe('webhook outcomes', () => {
   it('retries an endpoint that does not answer within the timeout, and one that cannot be reached', async () => {
     receiver.setDelay(1_500);
     const slow = await sendTo([endpoint(1)], { timeoutMs: 200 });
-    expect(slow.results[0]).toMatchObject({
-      status: 'retry',
-      reason: expect.stringMatching(/no answer from .* within 200 ms/),
-    });
+    expect(slow.results[0]).toMatchObject({ status: 'retry' });
 
     const port = await closedPort();
     const down = await sendTo([endpoint(2, `http://127.0.0.1:${port}/hook`)]);
-    expect(down.results[0]).toMatchObject({ status: 'retry', reason: `cannot reach 127.0.0.1:${port}: ECONNREFUSED` });
+    // A closed port and a silent one read the same: reasons must not tell an author which ports are open.
+    const words = (host: string) => `接続できませんでした / could not connect to ${host} or got no answer`;
+    expect(down.results[0]).toMatchObject({
+      status: 'retry',
+      reason: expect.stringContaining(words(`127.0.0.1:${port}`)),
+    });
+    expect(slow.results[0]).toMatchObject({ reason: expect.stringContaining(words(hostOf(receiver.url('/')))) });
   });
 
-  it('fails 404 and 400 for good with the status and what the receiver said; 410 also switches the endpoint off', async () => {
+  it('fails 404 and 400 for good with the status, never what the receiver said; 410 also switches the endpoint off', async () => {
     receiver.failNext(1, 404);
     const a = await sendTo([endpoint(1)]);
     expect(a.results[0]).toEqual({
       deliveryId: 1,
       status: 'failed',
-      reason: expect.stringMatching(/^HTTP 404 from 127\.0\.0\.1:\d+: fake receiver: answering 404 as told$/),
+      reason: expect.stringMatching(/^HTTP 404 from 127\.0\.0\.1:\d+$/),
     });
     receiver.failNext(1, 410);
     const b = await sendTo([endpoint(1)]);

@@ -45,7 +45,14 @@ afterAll(async () => {
 describe('webpush channel: what it reuses across a fan-out', () => {
   it('signs one VAPID JWT and reuses it for every push of several batches', async () => {
     const channel = createWebPushChannel(
-      { vapid, subject: SUBJECT, ttlSeconds: 3_600, agent: service.agent(), allowedHosts: ['127.0.0.1'] },
+      {
+        vapid,
+        subject: SUBJECT,
+        ttlSeconds: 3_600,
+        agent: service.agent(),
+        allowedHosts: ['127.0.0.1'],
+        allow: ['127.0.0.1/32'],
+      },
       { logger: silent, keysOf: async (id) => keys.get(id) },
     );
     const tokensBefore = service.vapidTokens;
@@ -64,7 +71,14 @@ describe('webpush channel: what it reuses across a fan-out', () => {
   it('renews the JWT after half an hour, long before it expires, and every JWT stays within 24 hours', async () => {
     let now = Date.now();
     const channel = createWebPushChannel(
-      { vapid, subject: SUBJECT, ttlSeconds: 3_600, agent: service.agent(), allowedHosts: ['127.0.0.1'] },
+      {
+        vapid,
+        subject: SUBJECT,
+        ttlSeconds: 3_600,
+        agent: service.agent(),
+        allowedHosts: ['127.0.0.1'],
+        allow: ['127.0.0.1/32'],
+      },
       { logger: silent, keysOf: async (id) => keys.get(id), now: () => new Date(now) },
     );
     service.reset();
@@ -105,6 +119,7 @@ describe('webpush channel: what it reuses across a fan-out', () => {
         ttlSeconds: 3_600,
         agent: service.agent(),
         allowedHosts: ['127.0.0.1'],
+        allow: ['127.0.0.1/32'],
         concurrency,
       },
       { logger: silent, keysOf: async (id) => keys.get(id) },

@@ -38,6 +38,7 @@ function makeChannel(overrides: Partial<Parameters<typeof createWebPushChannel>[
       ttlSeconds: 3_600,
       agent: service.agent(),
       allowedHosts: ['127.0.0.1'],
+      allow: ['127.0.0.1/32'],
       ...overrides,
     },
     { logger: pino({ level: 'debug' }, sink), keysOf: async (id) => keys.get(id) },
@@ -288,10 +289,14 @@ describe('webpush channel: what each answer means', () => {
     expect(result).toMatchObject({ status: 'failed', reason: expect.stringMatching(/HTTP 413.*bug/) });
   });
 
-  it('a push service that cannot be reached: retry, naming the host and the error', async () => {
+  it('a push service that cannot be reached: retry, naming the host and what failed in words, not the socket code', async () => {
     const { to } = subscriber();
     const [result] = await send(makeNoticeView(), [{ ...to, address: 'https://127.0.0.1:1/push/nowhere' }]);
-    expect(result).toMatchObject({ status: 'retry', reason: 'cannot reach 127.0.0.1:1: ECONNREFUSED' });
+    expect(result).toMatchObject({
+      status: 'retry',
+      reason: expect.stringMatching(/^接続できませんでした \/ could not connect to 127\.0\.0\.1:1 /),
+    });
+    expect((result as { reason: string }).reason).not.toContain('ECONNREFUSED');
   });
 
   it('a subscription removed before sending, or an endpoint off the list of push services: failed, nothing sent', async () => {
@@ -351,7 +356,14 @@ describe('webpush channel: sending a batch', () => {
       );
     };
     const deps = { logger: pino({ level: 'silent' }), keysOf: async () => undefined, keysOfMany: many };
-    const options = { vapid, subject: SUBJECT, ttlSeconds: 60, agent: service.agent(), allowedHosts: ['127.0.0.1'] };
+    const options = {
+      vapid,
+      subject: SUBJECT,
+      ttlSeconds: 60,
+      agent: service.agent(),
+      allowedHosts: ['127.0.0.1'],
+      allow: ['127.0.0.1/32'],
+    };
     const batched = createWebPushChannel(options, deps);
     const results = await send(
       makeNoticeView(),

@@ -135,6 +135,8 @@ export async function startFanOut(options: FanOutOptions): Promise<FanOut> {
       VAPID_PRIVATE_KEY: vapid.privateKey,
       VAPID_SUBJECT: 'mailto:bousai@city.example.jp',
       WEBPUSH_EXTRA_HOSTS: '127.0.0.1',
+      // The push fake listens on loopback, which the outbound layer refuses unless named.
+      OUTBOUND_ALLOW: '127.0.0.1/32',
       // The push fake's self-signed certificate, trusted as an operator trusts a private CA.
       NODE_EXTRA_CA_CERTS: PUSH_CERT_FILE,
       ...options.env,

@@ -137,6 +137,7 @@ export async function startStormRig(options: StormRigOptions): Promise<StormRig>
               ttlSeconds: config.webpush.ttlSeconds,
               agent: push.agent(),
               allowedHosts: ['127.0.0.1'],
+              allow: ['127.0.0.1/32'],
               timeoutMs,
             },
             {

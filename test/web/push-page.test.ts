@@ -181,6 +181,7 @@ describe.skipIf(!HAS_CHROMIUM)(browserSuite('push page in Chromium'), () => {
         ttlSeconds: 600,
         agent: service.agent(),
         allowedHosts: ['127.0.0.1'],
+        allow: ['127.0.0.1/32'],
       },
       { logger: deps.logger, keysOf: repo.keysOf },
     );

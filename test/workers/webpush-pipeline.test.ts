@@ -33,6 +33,7 @@ function withWebPush(service: PushService): DepsOverrides['channels'] {
         ttlSeconds: deps.config.webpush.ttlSeconds,
         agent: service.agent({ maxSockets: 128 }),
         allowedHosts: ['127.0.0.1'],
+        allow: ['127.0.0.1/32'],
       },
       {
         logger: deps.logger.child({ channel: 'webpush' }),

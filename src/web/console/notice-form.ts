@@ -238,7 +238,13 @@ export function parseNoticeForm(
   const errors: FormErrors = {};
   const now = options.now ?? new Date();
 
-  const title = values.title.replace(/\s*\n\s*/g, ' ').trim();
+  // Lines joined by one space, by splitting: the regex /\s*\n\s*/ this replaced backtracked
+  // over every run of spaces, quadratic in a title of a megabyte that is refused only below.
+  const title = values.title
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
   if (title === '') add(errors, 'title', { ja: '件名を入力してください', en: 'Enter a title' });
   else if (title.length > FORM_LIMITS.title) {
     add(errors, 'title', {

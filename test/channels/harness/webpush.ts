@@ -26,6 +26,7 @@ export const webpushHarness: ChannelHarness = {
         ttlSeconds: 3_600,
         agent: service.agent(),
         allowedHosts: ['127.0.0.1'],
+        allow: ['127.0.0.1/32'],
       },
       { logger: pino({ level: 'silent' }), keysOf: async (id) => keys.get(id) },
     );
