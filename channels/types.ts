@@ -84,12 +84,20 @@ export interface Channel<Rendered = unknown> {
   close?(): Promise<void>;
 }
 
-export type ChannelErrorKind = 'retryable' | 'rate-limited' | 'permanent';
+/**
+ * provider-down: the provider as a whole cannot take anything (it refuses or resets
+ * connections, times out, fails DNS or TLS, answers 5xx or SMTP 421 to every recipient):
+ * no recipient's fault, so it must spend none of their attempts. Only what a provider says
+ * about one recipient (a 550 for one mailbox, LINE's 400 for one user) is theirs.
+ */
+export type ChannelErrorKind = 'retryable' | 'rate-limited' | 'permanent' | 'provider-down';
 
 /**
  * A failure of a whole send() call. The worker turns it into BullMQ behaviour in one
  * place (workers/failure.ts): permanent is never retried, rate-limited pauses the
- * channel's queue for retryAfterMs, retryable backs off with jitter.
+ * channel's queue for retryAfterMs, provider-down pauses it too and probes the provider
+ * with backoff (retryAfterMs, when given, is the earliest probe) using no attempt, until
+ * the notice expires or DELIVERY_GIVE_UP_AFTER; retryable backs off with jitter.
  */
 export class ChannelError extends Error {
   override name = 'ChannelError';

@@ -1,5 +1,5 @@
 import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import type { Channel, Recipient } from '../channels/types.ts';
+import { type Channel, ChannelError, type Recipient } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import type { Locale, NoticeView } from '../src/domain/notice.ts';
 import { toNoticeView } from '../src/domain/notice-view.ts';
@@ -9,6 +9,7 @@ import type { BatchKey } from '../src/store/deliveries.ts';
 import { lockBatch } from './batch-lock.ts';
 import { pausingWhileStoreUnavailable, RetryLaterError, toBullmqError } from './failure.ts';
 import { createLaneGate, type LaneGate } from './lane-gate.ts';
+import { createProviderOutage } from './provider-outage.ts';
 import { createBatchOutcomes, createOutcomeWriter } from './result-recorder.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
@@ -52,6 +53,7 @@ export function createDeliverProcessor(
   const viewOf = createViewCache(deps);
   const queue = deps.queues.deliver(channel.id, lane);
   const writer = createOutcomeWriter(store.deliveries, store.subscribers);
+  const outage = createProviderOutage(deps, channel.id);
 
   async function deliver(
     job: Job<DeliverJobData>,
@@ -187,6 +189,24 @@ export function createDeliverProcessor(
       }
     } catch (err) {
       await recorder.flush();
+      if (err instanceof ChannelError && err.kind === 'provider-down') {
+        // Nobody's fault among the recipients: what is left of the batch gets its attempt back.
+        await store.deliveries.refundAttempt(live.map((p) => p.id));
+        const decision = await outage.failed(
+          { queuedAt: job.timestamp, expiresAt: view.expiresAt, retryAfterMs: err.retryAfterMs },
+          err.message,
+        );
+        if (!decision.hold) {
+          const failed = await store.deliveries.failRemaining(key, decision.reason);
+          metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
+          log.warn({ failed, reason: decision.reason }, 'batch failed for good: its provider stayed down');
+          throw new UnrecoverableError(decision.reason);
+        }
+        // The whole channel queue waits, in every worker process (the limit is a Redis key);
+        // this job goes back to wait without using an attempt, and is the next probe.
+        await queue.rateLimit(decision.waitMs);
+        throw new RateLimitError();
+      }
       const bull = await toBullmqError(err, queue);
       // A rate limit uses no attempt, so even on the last one the batch goes back to wait.
       if (bull instanceof UnrecoverableError || (lastAttempt && !(bull instanceof RateLimitError))) {
@@ -202,6 +222,11 @@ export function createDeliverProcessor(
       stopTimer();
     }
     await recorder.flush();
+    // The provider answered (whatever it said of each recipient): an outage, if any, is over.
+    await outage.answered().catch((err: unknown) => {
+      // Bookkeeping only: the outcomes are recorded; the next batch clears it instead.
+      log.warn({ err: { message: (err as Error).message } }, 'could not clear the channel-down state');
+    });
 
     const { totals } = recorder;
     metrics.deliveries.inc({ channel: channel.id, status: 'sent' }, totals.sent);
