@@ -23,8 +23,18 @@ export type RecipientResult =
    * This recipient alone may succeed later (SMTP 4xx); the job is retried for it.
    * rateLimited: the provider asked to slow down (HTTP 429). That is no fault of the
    * delivery, so waiting it out should not use up the delivery's attempts.
+   * unreachable: this recipient's own provider is down (a webhook receiver or a push service
+   * that does not answer or answers 5xx), where each recipient has a provider of its own and
+   * the channel as a whole is not down. Also no fault of the delivery: waited out likewise.
    */
-  | { deliveryId: number; status: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
+  | {
+      deliveryId: number;
+      status: 'retry';
+      reason: string;
+      retryAfterMs?: number;
+      rateLimited?: boolean;
+      unreachable?: boolean;
+    };
 
 export interface SendContext {
   /** Stable across retries of one batch: providers that take an idempotency key get it. */

@@ -9,7 +9,7 @@ import type { BatchKey } from '../src/store/deliveries.ts';
 import { lockBatch } from './batch-lock.ts';
 import { pausingWhileStoreUnavailable, RetryLaterError, toBullmqError } from './failure.ts';
 import { createLaneGate, type LaneGate } from './lane-gate.ts';
-import { createProviderOutage } from './provider-outage.ts';
+import { createProviderOutage, decideHold, outageSettings } from './provider-outage.ts';
 import { createBatchOutcomes, createOutcomeWriter } from './result-recorder.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
@@ -38,6 +38,12 @@ export interface DeliverOptions {
   /** Aborted when the process stops: a batch taken after that goes back to the queue unsent. */
   stopping?: AbortSignal;
 }
+
+/** Who was down when a batch's own receivers were: for the reason a person reads. */
+const RECIPIENT_PROVIDER = {
+  ja: 'この配信先（受信サーバー・プッシュサービス）',
+  en: "this recipient's receiver or push service",
+};
 
 /** How long a batch may wait out providers' rate limits without spending its attempts. */
 const RATE_LIMIT_PATIENCE_MS = 60 * 60 * 1000;
@@ -238,6 +244,38 @@ export function createDeliverProcessor(
       // using an attempt, as a rate-limited channel does (failure.ts), but for this batch only,
       // so one busy receiver or push service does not hold up the rest of the channel. Not for
       // ever: a receiver that answers 429 for longer than RATE_LIMIT_PATIENCE_MS spends attempts.
+      // Every recipient left is waiting on a provider of its own that is down (a webhook
+      // receiver, a push service), or on a rate limit: no fault of theirs, so the batch waits,
+      // spending no attempt, probing at growing intervals, until its notice expires or
+      // DELIVERY_GIVE_UP_AFTER. The channel itself is not down: other receivers are fine.
+      if (
+        token &&
+        recorder.retries.some((r) => r.unreachable) &&
+        recorder.retries.every((r) => r.unreachable || r.rateLimited)
+      ) {
+        const now = Date.now();
+        const heldSince = job.data.heldSince ?? now;
+        const decision = decideHold(
+          { since: new Date(heldSince), heldSince, expiresAt: view.expiresAt, retryAfterMs, lastError: reason },
+          RECIPIENT_PROVIDER,
+          outageSettings(deps.config),
+          new Date(now),
+        );
+        if (!decision.hold) {
+          const failed = await store.deliveries.failRemaining(key, decision.reason);
+          metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
+          log.warn({ failed, reason: decision.reason }, 'recipients failed for good: their providers stayed down');
+          return { sent: totals.sent, failed: totals.failed + failed };
+        }
+        await store.deliveries.refundAttempt(recorder.retries.map((r) => r.deliveryId));
+        if (job.data.heldSince === undefined) await job.updateData({ ...job.data, heldSince });
+        await job.moveToDelayed(now + decision.waitMs, token);
+        log.info(
+          { retry: totals.retry, waitMs: decision.waitMs, reason },
+          'batch waits for its receivers to answer again',
+        );
+        throw new DelayedError();
+      }
       const patient = Date.now() - job.timestamp < RATE_LIMIT_PATIENCE_MS;
       if (token && patient && recorder.retries.every((r) => r.rateLimited)) {
         const waitMs = retryAfterMs ?? deps.config.delivery.retryBaseMs;

@@ -37,6 +37,70 @@ function duration(ms: number): string {
   return `${s}s`;
 }
 
+/** Who was down, in a reason's words. */
+export interface DownParty {
+  ja: string;
+  en: string;
+}
+
+export interface HoldInput {
+  /** When this outage began (the channel's `since`, or the batch's first such failure). */
+  since: Date;
+  /** From when this batch has been held: `since`, or its queueing if later. */
+  heldSince: number;
+  expiresAt: Date | null;
+  /** The earliest next try the provider asked for. */
+  retryAfterMs?: number | undefined;
+  /** What the provider did last, for the reason a person reads. */
+  lastError: string;
+}
+
+/**
+ * Whether a batch that met its provider down waits for it (and how long until the next
+ * probe) or is given up: when its notice has expired, or DELIVERY_GIVE_UP_AFTER has passed
+ * since it was first held. The reason names the setting and what to do.
+ */
+export function decideHold(
+  input: HoldInput,
+  who: DownParty,
+  settings: ProbeSettings & { giveUpAfterMs: number },
+  now = new Date(),
+): OutageDecision {
+  const { since, expiresAt, lastError } = input;
+  const from = jstWords(since);
+  if (expiresAt && expiresAt.getTime() <= now.getTime()) {
+    const at = jstWords(expiresAt);
+    return {
+      hold: false,
+      since,
+      reason:
+        `${who.ja}が ${from.ja} から応答しないまま、通知の有効期限（${at.ja}）が過ぎたため送信をやめました / ` +
+        `not sent: ${who.en} has been down since ${from.en} and the notice expired at ${at.en}. Last error: ${lastError}`,
+    };
+  }
+  if (now.getTime() - input.heldSince >= settings.giveUpAfterMs) {
+    const limit = duration(settings.giveUpAfterMs);
+    return {
+      hold: false,
+      since,
+      reason:
+        `${who.ja}が ${from.ja} から応答せず、DELIVERY_GIVE_UP_AFTER（${limit}）を過ぎたため送信をやめました。復旧後に「再送」で送れます / ` +
+        `gave up: ${who.en} has been down since ${from.en}, longer than DELIVERY_GIVE_UP_AFTER (${limit}); retry the notice once it is back. Last error: ${lastError}`,
+    };
+  }
+  const waitMs = probeDelay(now.getTime() - since.getTime(), settings, input.retryAfterMs ?? 0);
+  return { hold: true, waitMs, since };
+}
+
+/** The probe and give-up settings of a deployment. */
+export function outageSettings(config: Deps['config']): ProbeSettings & { giveUpAfterMs: number } {
+  return {
+    baseMs: config.delivery.retryBaseMs,
+    maxMs: Math.min(PROVIDER_PROBE_MAX_MS, config.delivery.retryMaxMs),
+    giveUpAfterMs: config.giveUpAfterMs,
+  };
+}
+
 /**
  * A channel's provider as a whole failing (ChannelError 'provider-down'): the channel is
  * marked down in Redis (channel-state.ts) for the console and /readyz, and each batch that
@@ -46,13 +110,10 @@ function duration(ms: number): string {
  */
 export function createProviderOutage(deps: Pick<Deps, 'redis' | 'config' | 'logger'>, channel: ChannelId) {
   const states = createChannelStates(deps.redis, deps.config.queuePrefix);
-  const { delivery, giveUpAfterMs } = deps.config;
-  const probe: ProbeSettings = {
-    baseMs: delivery.retryBaseMs,
-    maxMs: Math.min(PROVIDER_PROBE_MAX_MS, delivery.retryMaxMs),
-  };
+  const settings = outageSettings(deps.config);
   const log = deps.logger.child({ channel });
   const word = CHANNEL_WORD[channel];
+  const who: DownParty = { ja: `${word.ja}の配信先`, en: `the ${word.en} provider` };
 
   return {
     async failed(
@@ -61,36 +122,30 @@ export function createProviderOutage(deps: Pick<Deps, 'redis' | 'config' | 'logg
       now = new Date(),
     ): Promise<OutageDecision> {
       const since = await states.markDown(channel, reason, now);
-      const heldSince = Math.max(since.getTime(), batch.queuedAt);
-      const downFor = now.getTime() - since.getTime();
-      if (batch.expiresAt && batch.expiresAt.getTime() <= now.getTime()) {
-        const at = jstWords(batch.expiresAt);
-        const from = jstWords(since);
-        return {
-          hold: false,
+      const decision = decideHold(
+        {
           since,
-          reason:
-            `${word.ja}の配信先が ${from.ja} から応答しないまま、通知の有効期限（${at.ja}）が過ぎたため送信をやめました / ` +
-            `not sent: the ${word.en} provider has been down since ${from.en} and the notice expired at ${at.en}; last error: ${reason}`,
-        };
-      }
-      if (now.getTime() - heldSince >= giveUpAfterMs) {
-        const from = jstWords(since);
-        const limit = duration(giveUpAfterMs);
-        return {
-          hold: false,
-          since,
-          reason:
-            `${word.ja}の配信先が ${from.ja} から応答せず、DELIVERY_GIVE_UP_AFTER（${limit}）を過ぎたため送信をやめました。復旧後に「再送」で送れます / ` +
-            `gave up: the ${word.en} provider has been down since ${from.en}, longer than DELIVERY_GIVE_UP_AFTER (${limit}); retry the notice once it is back. Last error: ${reason}`,
-        };
-      }
-      const waitMs = probeDelay(downFor, probe, batch.retryAfterMs ?? 0);
-      log.warn(
-        { downSince: since.toISOString(), downForMs: downFor, nextProbeMs: waitMs, reason },
-        'provider down: channel paused, probing',
+          heldSince: Math.max(since.getTime(), batch.queuedAt),
+          expiresAt: batch.expiresAt,
+          retryAfterMs: batch.retryAfterMs,
+          lastError: reason,
+        },
+        who,
+        settings,
+        now,
       );
-      return { hold: true, waitMs, since };
+      if (decision.hold) {
+        log.warn(
+          {
+            downSince: since.toISOString(),
+            downForMs: now.getTime() - since.getTime(),
+            nextProbeMs: decision.waitMs,
+            reason,
+          },
+          'provider down: channel paused, probing',
+        );
+      }
+      return decision;
     },
 
     /** The provider took a send: clear the outage, if there was one. */

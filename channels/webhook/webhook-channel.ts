@@ -40,6 +40,7 @@ const REASON_BYTES = 300;
  *   410                → failed and the endpoint switched off: the receiver says it is gone for good
  *   other 4xx          → failed (401/403: the receiver refused the signature or us)
  *   timeout, network   → retry
+ *   (408, 5xx, timeout and network are marked unreachable: the receiver is down, not the delivery)
  */
 export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps): Channel<WebhookPayload> {
   const logger = deps.logger.bindings().channel === 'webhook' ? deps.logger : deps.logger.child({ channel: 'webhook' });
@@ -50,10 +51,14 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
     const { deliveryId } = recipient;
     const failed = (reason: string, deactivate = false): RecipientResult =>
       deactivate ? { deliveryId, status: 'failed', reason, deactivate } : { deliveryId, status: 'failed', reason };
-    const retry = (reason: string, retryAfterMs?: number): RecipientResult =>
-      retryAfterMs === undefined
-        ? { deliveryId, status: 'retry', reason }
-        : { deliveryId, status: 'retry', reason, retryAfterMs };
+    // unreachable: the receiver itself is down (no answer, 408, 5xx), not this delivery at fault.
+    const retry = (reason: string, retryAfterMs?: number, unreachable = false): RecipientResult => ({
+      deliveryId,
+      status: 'retry',
+      reason,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      ...(unreachable ? { unreachable } : {}),
+    });
 
     const problem = webhookUrlProblem(recipient.address, options.allowHttpLoopback);
     if (problem) return failed(`endpoint URL refused: ${problem.en}`);
@@ -87,9 +92,11 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
         signal: AbortSignal.any([ctx.signal, timeout]),
       });
     } catch (err) {
-      if (timeout.aborted && !ctx.signal.aborted) return retry(`no answer from ${host} within ${options.timeoutMs} ms`);
+      if (timeout.aborted && !ctx.signal.aborted) {
+        return retry(`no answer from ${host} within ${options.timeoutMs} ms`, undefined, true);
+      }
       if (ctx.signal.aborted) return retry(`sending to ${host} was aborted`);
-      return retry(`cannot reach ${host}: ${networkReason(err)}`);
+      return retry(`cannot reach ${host}: ${networkReason(err)}`, undefined, true);
     }
 
     const { status } = response;
@@ -120,7 +127,7 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       };
     }
     if (status === 408 || status >= 500) {
-      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now()));
+      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now()), true);
     }
     if (status === 401 || status === 403) {
       return failed(`${answer} (the receiver refused the request: check that it verifies with the current secret)`);

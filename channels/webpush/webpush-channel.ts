@@ -59,6 +59,7 @@ const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
  *   401, 403                             → failed: VAPID refused (wrong key for this subscription, bad JWT or subject)
  *   other 4xx                            → failed with the status
  *   network error, timeout, TLS failure  → retry
+ *   (5xx and these are marked unreachable: the push service is down, not the subscription)
  */
 export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps): Channel<PushPayload> {
   const logger = deps.logger.bindings().channel === 'webpush' ? deps.logger : deps.logger.child({ channel: 'webpush' });
@@ -117,10 +118,14 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
     const { deliveryId } = recipient;
     const failed = (reason: string, deactivate = false): RecipientResult =>
       deactivate ? { deliveryId, status: 'failed', reason, deactivate } : { deliveryId, status: 'failed', reason };
-    const retry = (reason: string, retryAfter?: number): RecipientResult =>
-      retryAfter === undefined
-        ? { deliveryId, status: 'retry', reason }
-        : { deliveryId, status: 'retry', reason, retryAfterMs: retryAfter };
+    const retry = (reason: string, retryAfter?: number, unreachable = false): RecipientResult => ({
+      deliveryId,
+      status: 'retry',
+      reason,
+      ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+      // The push service this subscription lives on is down, not the subscription.
+      ...(unreachable ? { unreachable } : {}),
+    });
 
     if (ctx.signal.aborted) return retry('not sent: the send was aborted');
     const problem = pushEndpointProblem(recipient.address, allowedHosts);
@@ -150,7 +155,7 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
     } catch (err) {
       if (err instanceof webpush.WebPushError) return fromStatus(err, recipient, host, failed, retry, now());
       if (ctx.signal.aborted) return retry(`sending to ${host} was aborted`);
-      return retry(`cannot reach ${host}: ${networkReason(err)}`);
+      return retry(`cannot reach ${host}: ${networkReason(err)}`, undefined, true);
     }
     return { deliveryId, status: 'sent', providerId: providerIdOf(result) };
   }
@@ -234,7 +239,7 @@ function fromStatus(
   recipient: Recipient,
   host: string,
   failed: (reason: string, deactivate?: boolean) => RecipientResult,
-  retry: (reason: string, retryAfterMs?: number) => RecipientResult,
+  retry: (reason: string, retryAfterMs?: number, unreachable?: boolean) => RecipientResult,
   at: Date,
 ): RecipientResult {
   const status = err.statusCode;
@@ -259,7 +264,7 @@ function fromStatus(
       ...(after !== undefined ? { retryAfterMs: after } : {}),
     };
   }
-  if (status >= 500) return retry(answer, retryAfterMs(headerOf(err.headers, 'retry-after'), at));
+  if (status >= 500) return retry(answer, retryAfterMs(headerOf(err.headers, 'retry-after'), at), true);
   if (status === 401 || status === 403) {
     return failed(
       `${answer} (VAPID refused: the subscription was made with another VAPID key, or the key or subject is not accepted; check VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT)`,

@@ -148,6 +148,7 @@ describe('webhook outcomes', () => {
     const a = await sendTo([endpoint(1)]);
     expect(a.results[0]).toMatchObject({
       status: 'retry',
+      unreachable: true,
       retryAfterMs: 7_000,
       reason: expect.stringMatching(/^HTTP 503 from 127\.0\.0\.1:\d+/),
     });
@@ -162,7 +163,13 @@ describe('webhook outcomes', () => {
 
     receiver.failNext(1, 408);
     const c = await sendTo([endpoint(1)]);
-    expect(c.results[0]).toEqual({ deliveryId: 1, status: 'retry', reason: expect.stringContaining('HTTP 408') });
+    // The receiver is down, not the delivery at fault: the worker waits for it without spending attempts.
+    expect(c.results[0]).toEqual({
+      deliveryId: 1,
+      status: 'retry',
+      reason: expect.stringContaining('HTTP 408'),
+      unreachable: true,
+    });
   });
 
   it('retries a 429 no sooner than its Retry-After', async () => {
@@ -182,12 +189,17 @@ describe('webhook outcomes', () => {
     const slow = await sendTo([endpoint(1)], { timeoutMs: 200 });
     expect(slow.results[0]).toMatchObject({
       status: 'retry',
+      unreachable: true,
       reason: expect.stringMatching(/no answer from .* within 200 ms/),
     });
 
     const port = await closedPort();
     const down = await sendTo([endpoint(2, `http://127.0.0.1:${port}/hook`)]);
-    expect(down.results[0]).toMatchObject({ status: 'retry', reason: `cannot reach 127.0.0.1:${port}: ECONNREFUSED` });
+    expect(down.results[0]).toMatchObject({
+      status: 'retry',
+      unreachable: true,
+      reason: `cannot reach 127.0.0.1:${port}: ECONNREFUSED`,
+    });
   });
 
   it('fails 404 and 400 for good with the status and what the receiver said; 410 also switches the endpoint off', async () => {

@@ -255,7 +255,13 @@ describe('webpush channel: what each answer means', () => {
         retryAfterMs: 30_000,
         rateLimited: true,
       },
-      { deliveryId: broken.to.deliveryId, status: 'retry', reason: expect.stringContaining('HTTP 500') },
+      // The push service is down, not the subscription: waited out without spending attempts.
+      {
+        deliveryId: broken.to.deliveryId,
+        status: 'retry',
+        reason: expect.stringContaining('HTTP 500'),
+        unreachable: true,
+      },
     ]);
     // The next attempt goes through.
     expect((await send(notice, [busy.to, broken.to])).map((r) => r.status)).toEqual(['sent', 'sent']);
@@ -291,7 +297,11 @@ describe('webpush channel: what each answer means', () => {
   it('a push service that cannot be reached: retry, naming the host and the error', async () => {
     const { to } = subscriber();
     const [result] = await send(makeNoticeView(), [{ ...to, address: 'https://127.0.0.1:1/push/nowhere' }]);
-    expect(result).toMatchObject({ status: 'retry', reason: 'cannot reach 127.0.0.1:1: ECONNREFUSED' });
+    expect(result).toMatchObject({
+      status: 'retry',
+      unreachable: true,
+      reason: 'cannot reach 127.0.0.1:1: ECONNREFUSED',
+    });
   });
 
   it('a subscription removed before sending, or an endpoint off the list of push services: failed, nothing sent', async () => {
