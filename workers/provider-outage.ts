@@ -29,9 +29,11 @@ export function probeDelay(downForMs: number, settings: ProbeSettings, floorMs =
 /** What the worker does with a batch that met the provider down. */
 export type OutageDecision = { hold: true; waitMs: number; since: Date } | { hold: false; since: Date; reason: string };
 
+/** DELIVERY_GIVE_UP_AFTER back in the form it is set in: 24h, 90m, 30s. */
 function duration(ms: number): string {
   const s = Math.round(ms / 1000);
-  if (s % 86_400 === 0) return `${s / 86_400}d`;
+  // Hours up to a week (the default reads 24h, as the README gives it), days beyond.
+  if (s % 86_400 === 0 && s >= 7 * 86_400) return `${s / 86_400}d`;
   if (s % 3_600 === 0) return `${s / 3_600}h`;
   if (s % 60 === 0) return `${s / 60}m`;
   return `${s}s`;
