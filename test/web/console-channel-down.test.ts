@@ -52,7 +52,7 @@ describe.skipIf(!HAS_CHROMIUM)(browserSuite('console banner while a channel is d
       await page.goto(`${hibiki.base}${path}`);
       const banner = page.getByRole('alert').filter({ hasText: 'メール配信が停止中です' });
       await expect(banner.isVisible()).resolves.toBe(true);
-      const text = (await banner.innerText()).replace(/\s+/g, ' ');
+      const text = ((await banner.textContent()) ?? '').replace(/\s+/g, ' ');
       expect(text).toMatch(/メール配信が停止中です（\d{1,2}:\d{2} から）/);
       expect(text).toMatch(/E-mail delivery is down since \d{1,2}:\d{2} JST/);
       expect(text).toContain('ECONNREFUSED');
