@@ -240,10 +240,6 @@ export function createDeliverProcessor(
     if (totals.retry > 0) {
       const reason = recorder.retries[0]?.reason ?? 'temporary failure';
       const retryAfterMs = Math.max(0, ...recorder.retries.map((r) => r.retryAfterMs ?? 0)) || undefined;
-      // Every recipient left was refused by a provider's rate limit (429): wait it out without
-      // using an attempt, as a rate-limited channel does (failure.ts), but for this batch only,
-      // so one busy receiver or push service does not hold up the rest of the channel. Not for
-      // ever: a receiver that answers 429 for longer than RATE_LIMIT_PATIENCE_MS spends attempts.
       // Every recipient left is waiting on a provider of its own that is down (a webhook
       // receiver, a push service), or on a rate limit: no fault of theirs, so the batch waits,
       // spending no attempt, probing at growing intervals, until its notice expires or
@@ -276,6 +272,10 @@ export function createDeliverProcessor(
         );
         throw new DelayedError();
       }
+      // Every recipient left was refused by a provider's rate limit (429): wait it out without
+      // using an attempt, as a rate-limited channel does (failure.ts), but for this batch only,
+      // so one busy receiver or push service does not hold up the rest of the channel. Not for
+      // ever: a receiver that answers 429 for longer than RATE_LIMIT_PATIENCE_MS spends attempts.
       const patient = Date.now() - job.timestamp < RATE_LIMIT_PATIENCE_MS;
       if (token && patient && recorder.retries.every((r) => r.rateLimited)) {
         const waitMs = retryAfterMs ?? deps.config.delivery.retryBaseMs;
