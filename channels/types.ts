@@ -23,8 +23,18 @@ export type RecipientResult =
    * This recipient alone may succeed later (SMTP 4xx); the job is retried for it.
    * rateLimited: the provider asked to slow down (HTTP 429). That is no fault of the
    * delivery, so waiting it out should not use up the delivery's attempts.
+   * unreachable: this recipient's own provider is down (a webhook receiver or a push service
+   * that does not answer or answers 5xx), where each recipient has a provider of its own and
+   * the channel as a whole is not down. Also no fault of the delivery: waited out likewise.
    */
-  | { deliveryId: number; status: 'retry'; reason: string; retryAfterMs?: number; rateLimited?: boolean };
+  | {
+      deliveryId: number;
+      status: 'retry';
+      reason: string;
+      retryAfterMs?: number;
+      rateLimited?: boolean;
+      unreachable?: boolean;
+    };
 
 export interface SendContext {
   /** Stable across retries of one batch: providers that take an idempotency key get it. */
@@ -84,12 +94,20 @@ export interface Channel<Rendered = unknown> {
   close?(): Promise<void>;
 }
 
-export type ChannelErrorKind = 'retryable' | 'rate-limited' | 'permanent';
+/**
+ * provider-down: the provider as a whole cannot take anything (it refuses or resets
+ * connections, times out, fails DNS or TLS, answers 5xx or SMTP 421 to every recipient):
+ * no recipient's fault, so it must spend none of their attempts. Only what a provider says
+ * about one recipient (a 550 for one mailbox, LINE's 400 for one user) is theirs.
+ */
+export type ChannelErrorKind = 'retryable' | 'rate-limited' | 'permanent' | 'provider-down';
 
 /**
  * A failure of a whole send() call. The worker turns it into BullMQ behaviour in one
  * place (workers/failure.ts): permanent is never retried, rate-limited pauses the
- * channel's queue for retryAfterMs, retryable backs off with jitter.
+ * channel's queue for retryAfterMs, provider-down pauses it too and probes the provider
+ * with backoff (retryAfterMs, when given, is the earliest probe) using no attempt, until
+ * the notice expires or DELIVERY_GIVE_UP_AFTER; retryable backs off with jitter.
  */
 export class ChannelError extends Error {
   override name = 'ChannelError';

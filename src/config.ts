@@ -3,6 +3,14 @@ import { cidrProblem } from '../channels/shared/address-policy.ts';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
 import { DEFAULT_NOTICE_TEMPLATES_DIR } from './domain/load-notice-templates.ts';
 
+const DURATION_UNIT_MS = { s: 1_000, m: 60_000, h: 60 * 60_000, d: 24 * 60 * 60_000 } as const;
+
+/** `24h`, `90m`, `30s`, `2d`, or a bare number of seconds, as milliseconds (checked by the caller's regex). */
+function durationMs(value: string): number {
+  const unit = (/[smhd]$/.exec(value)?.[0] ?? 's') as keyof typeof DURATION_UNIT_MS;
+  return Number.parseInt(value, 10) * DURATION_UNIT_MS[unit];
+}
+
 /** A comma-separated setting as its items, trimmed, empty ones dropped. */
 function commaList(value: string): string[] {
   return value
@@ -207,6 +215,24 @@ const Env = z.object({
         if (problem) ctx.addIssue({ code: 'custom', message: `${problem}; comma-separated IPs or CIDRs` });
       }
     }),
+  // — provider outage —
+  /**
+   * How long deliveries wait out their channel's provider being down before they are failed
+   * (unless their notice expires first): a number with a unit, s, m, h or d (`24h`, `90m`,
+   * `30s`); a bare number is seconds.
+   */
+  DELIVERY_GIVE_UP_AFTER: z
+    .string()
+    .trim()
+    .regex(/^\d+(s|m|h|d)?$/, {
+      message:
+        'give a duration such as 24h, 90m or 30s (a bare number is seconds) / 24h・90m・30s のように指定してください',
+    })
+    .transform(durationMs)
+    .refine((ms) => ms >= 1_000 && ms <= 30 * 24 * 60 * 60_000, {
+      message: 'between 1s and 30d / 1 秒から 30 日までで指定してください',
+    })
+    .default(24 * 60 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -468,6 +494,9 @@ function toConfig(env: z.infer<typeof Env>) {
     // — outbound —
     /** Internal addresses the outbound HTTP layer lets channels connect to (OUTBOUND_ALLOW); none by default. */
     outbound: { allow: env.OUTBOUND_ALLOW },
+    // — provider outage —
+    /** ms a delivery waits out its provider being down (DELIVERY_GIVE_UP_AFTER). */
+    giveUpAfterMs: env.DELIVERY_GIVE_UP_AFTER,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -1,5 +1,5 @@
 import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import type { Channel, Recipient } from '../channels/types.ts';
+import { type Channel, ChannelError, type Recipient } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import type { Locale, NoticeView } from '../src/domain/notice.ts';
 import { toNoticeView } from '../src/domain/notice-view.ts';
@@ -9,6 +9,7 @@ import type { BatchKey } from '../src/store/deliveries.ts';
 import { lockBatch } from './batch-lock.ts';
 import { pausingWhileStoreUnavailable, RetryLaterError, toBullmqError } from './failure.ts';
 import { createLaneGate, type LaneGate } from './lane-gate.ts';
+import { createProviderOutage, decideHold, outageSettings } from './provider-outage.ts';
 import { createBatchOutcomes, createOutcomeWriter } from './result-recorder.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
@@ -38,6 +39,12 @@ export interface DeliverOptions {
   stopping?: AbortSignal;
 }
 
+/** Who was down when a batch's own receivers were: for the reason a person reads. */
+const RECIPIENT_PROVIDER = {
+  ja: 'この配信先（受信サーバー・プッシュサービス）',
+  en: "this recipient's receiver or push service",
+};
+
 /** How long a batch may wait out providers' rate limits without spending its attempts. */
 const RATE_LIMIT_PATIENCE_MS = 60 * 60 * 1000;
 
@@ -52,6 +59,7 @@ export function createDeliverProcessor(
   const viewOf = createViewCache(deps);
   const queue = deps.queues.deliver(channel.id, lane);
   const writer = createOutcomeWriter(store.deliveries, store.subscribers);
+  const outage = createProviderOutage(deps, channel.id);
 
   async function deliver(
     job: Job<DeliverJobData>,
@@ -189,6 +197,24 @@ export function createDeliverProcessor(
       }
     } catch (err) {
       await recorder.flush();
+      if (err instanceof ChannelError && err.kind === 'provider-down') {
+        // Nobody's fault among the recipients: what is left of the batch gets its attempt back.
+        await store.deliveries.refundAttempt(live.map((p) => p.id));
+        const decision = await outage.failed(
+          { queuedAt: job.timestamp, expiresAt: view.expiresAt, retryAfterMs: err.retryAfterMs },
+          err.message,
+        );
+        if (!decision.hold) {
+          const failed = await store.deliveries.failRemaining(key, decision.reason);
+          metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
+          log.warn({ failed, reason: decision.reason }, 'batch failed for good: its provider stayed down');
+          throw new UnrecoverableError(decision.reason);
+        }
+        // The whole channel queue waits, in every worker process (the limit is a Redis key);
+        // this job goes back to wait without using an attempt, and is the next probe.
+        await queue.rateLimit(decision.waitMs);
+        throw new RateLimitError();
+      }
       const bull = await toBullmqError(err, queue);
       // A rate limit uses no attempt, so even on the last one the batch goes back to wait.
       if (bull instanceof UnrecoverableError || (lastAttempt && !(bull instanceof RateLimitError))) {
@@ -204,6 +230,11 @@ export function createDeliverProcessor(
       stopTimer();
     }
     await recorder.flush();
+    // The provider answered (whatever it said of each recipient): an outage, if any, is over.
+    await outage.answered().catch((err: unknown) => {
+      // Bookkeeping only: the outcomes are recorded; the next batch clears it instead.
+      log.warn({ err: { message: (err as Error).message } }, 'could not clear the channel-down state');
+    });
 
     const { totals } = recorder;
     metrics.deliveries.inc({ channel: channel.id, status: 'sent' }, totals.sent);
@@ -211,6 +242,38 @@ export function createDeliverProcessor(
     if (totals.retry > 0) {
       const reason = recorder.retries[0]?.reason ?? 'temporary failure';
       const retryAfterMs = Math.max(0, ...recorder.retries.map((r) => r.retryAfterMs ?? 0)) || undefined;
+      // Every recipient left is waiting on a provider of its own that is down (a webhook
+      // receiver, a push service), or on a rate limit: no fault of theirs, so the batch waits,
+      // spending no attempt, probing at growing intervals, until its notice expires or
+      // DELIVERY_GIVE_UP_AFTER. The channel itself is not down: other receivers are fine.
+      if (
+        token &&
+        recorder.retries.some((r) => r.unreachable) &&
+        recorder.retries.every((r) => r.unreachable || r.rateLimited)
+      ) {
+        const now = Date.now();
+        const heldSince = job.data.heldSince ?? now;
+        const decision = decideHold(
+          { since: new Date(heldSince), heldSince, expiresAt: view.expiresAt, retryAfterMs, lastError: reason },
+          RECIPIENT_PROVIDER,
+          outageSettings(deps.config),
+          new Date(now),
+        );
+        if (!decision.hold) {
+          const failed = await store.deliveries.failRemaining(key, decision.reason);
+          metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
+          log.warn({ failed, reason: decision.reason }, 'recipients failed for good: their providers stayed down');
+          return { sent: totals.sent, failed: totals.failed + failed };
+        }
+        await store.deliveries.refundAttempt(recorder.retries.map((r) => r.deliveryId));
+        if (job.data.heldSince === undefined) await job.updateData({ ...job.data, heldSince });
+        await job.moveToDelayed(now + decision.waitMs, token);
+        log.info(
+          { retry: totals.retry, waitMs: decision.waitMs, reason },
+          'batch waits for its receivers to answer again',
+        );
+        throw new DelayedError();
+      }
       // Every recipient left was refused by a provider's rate limit (429): wait it out without
       // using an attempt, as a rate-limited channel does (failure.ts), but for this batch only,
       // so one busy receiver or push service does not hold up the rest of the channel. Not for

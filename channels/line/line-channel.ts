@@ -73,7 +73,10 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
   const lineHttp = deps.fetch ? lineHttpOverFetch(deps.fetch) : createLineHttp();
   const maxBatch = Math.max(1, Math.min(LINE_LIMITS.recipientsPerMulticast, options.batch ?? 500));
 
-  /** One HTTP request to LINE. Network failures and timeouts become retryable ChannelErrors; any answer is returned. */
+  /**
+   * One HTTP request to LINE. Network failures and timeouts become provider-down
+   * ChannelErrors (LINE as a whole is not reached: no user's fault); any answer is returned.
+   */
   async function call(
     method: 'GET' | 'POST',
     path: string,
@@ -105,7 +108,9 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
       }
       if (timeout.aborted) {
         // LINE may have accepted it: the retry carries the same X-Line-Retry-Key, so nobody gets it twice.
-        throw new ChannelError('line', 'retryable', `LINE did not answer ${what} within ${timeoutMs} ms`, { cause });
+        throw new ChannelError('line', 'provider-down', `LINE did not answer ${what} within ${timeoutMs} ms`, {
+          cause,
+        });
       }
       // node:http puts the socket's code on the error; fetch on its cause.
       const code =
@@ -114,7 +119,7 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
         (cause as Error).name;
       throw new ChannelError(
         'line',
-        'retryable',
+        'provider-down',
         `cannot reach LINE at ${new URL(baseUrl).host} for ${what} (${code}): check the network and LINE_API_BASE_URL`,
         { cause },
       );
@@ -370,7 +375,8 @@ function failure(answer: LineAnswer, what: string): ChannelError {
     });
   }
   if (status >= 500 || status === 408) {
-    return new ChannelError('line', 'retryable', `LINE answered ${status} to ${what}: ${said}`, {
+    // The whole multicast refused by LINE's servers: LINE is down for every user in it.
+    return new ChannelError('line', 'provider-down', `LINE answered ${status} to ${what}: ${said}`, {
       ...(after !== undefined ? { retryAfterMs: after } : {}),
     });
   }

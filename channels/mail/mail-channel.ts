@@ -201,10 +201,15 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
       );
       logBatch('mail', ctx, results, started, logger);
 
-      const attempted = outcomes.filter((o): o is Outcome => o !== undefined);
-      if (attempted.length > 0 && attempted.every((o) => o.serverLevel)) {
-        const what = to.length === 1 ? 'the delivery' : `any of ${to.length} deliveries`;
-        const codes = attempted.map((o) => o.code);
+      // Every recipient not sent failed for a reason of the server's (the relay refused or
+      // dropped the connection, timed out, answered 421, refused the login or the sender),
+      // and none for a reason of their own: the relay is down, not their mailboxes. Those
+      // sent before it went are already reported; the rest wait for it, spending no attempt.
+      const unsent = outcomes.filter((o): o is Outcome => o !== undefined && o.result.status !== 'sent');
+      if (unsent.length > 0 && unsent.every((o) => o.serverLevel)) {
+        const left = to.length - outcomes.filter((o) => o?.result.status === 'sent').length;
+        const what = left === 1 ? 'the delivery' : `any of ${left} deliveries`;
+        const codes = unsent.map((o) => o.code);
         if (codes.every((c) => c === TRY_LATER_CODE)) throw tryLater(sender.target, what, throttleWaitMs);
         throw unreachable(sender.target, codes, Boolean(options.smtpUrl), what);
       }
@@ -413,18 +418,20 @@ function unreachable(
   } else {
     message = `cannot make ${what} to SMTP server ${target} (${codes}): check that the server is running and reachable, and the host, port and smtp:// or smtps:// in SMTP_URL`;
   }
-  return new ChannelError('mail', 'retryable', message, { cause });
+  return new ChannelError('mail', 'provider-down', message, { cause });
 }
 
 /**
- * Every message of a send was answered 421: the relay wants us back later. A rate limit,
- * not a failure: the mail queue pauses (workers/failure.ts) without using an attempt.
+ * Every message of a send was answered 421: the relay is closing the connection and wants
+ * us back later (its throttle, a restart). The relay's state, not the recipients': the mail
+ * queue pauses and probes it (workers/provider-outage.ts) without using an attempt, never
+ * sooner than waitMs.
  */
 function tryLater(target: string, what: string, waitMs: number) {
   const seconds = Math.ceil(waitMs / 1000);
   return new ChannelError(
     'mail',
-    'rate-limited',
+    'provider-down',
     `SMTP サーバー ${target} が 421（後で再試行）と答えたため、メールの配信を ${seconds} 秒待って再開します。続く場合は中継サーバーの送信上限を確認してください / ` +
       `SMTP server ${target} answered 421 (try again later) to ${what}: mail waits ${seconds} s and resumes; if this lasts, check the relay's sending limits`,
     { retryAfterMs: waitMs },

@@ -56,6 +56,7 @@ const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
  *   410                → failed and the endpoint switched off: the receiver says it is gone for good
  *   other 4xx          → failed (401/403: the receiver refused the signature or us)
  *   timeout, network   → retry
+ *   (408, 5xx, timeout and network are marked unreachable: the receiver is down, not the delivery)
  */
 export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps): Channel<WebhookPayload> {
   const logger = deps.logger.bindings().channel === 'webhook' ? deps.logger : deps.logger.child({ channel: 'webhook' });
@@ -68,10 +69,14 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
     const { deliveryId } = recipient;
     const failed = (reason: string, deactivate = false): RecipientResult =>
       deactivate ? { deliveryId, status: 'failed', reason, deactivate } : { deliveryId, status: 'failed', reason };
-    const retry = (reason: string, retryAfterMs?: number): RecipientResult =>
-      retryAfterMs === undefined
-        ? { deliveryId, status: 'retry', reason }
-        : { deliveryId, status: 'retry', reason, retryAfterMs };
+    // unreachable: the receiver itself is down (no answer, 408, 5xx), not this delivery at fault.
+    const retry = (reason: string, retryAfterMs?: number, unreachable = false): RecipientResult => ({
+      deliveryId,
+      status: 'retry',
+      reason,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      ...(unreachable ? { unreachable } : {}),
+    });
 
     const problem = webhookUrlProblem(recipient.address, options.allowHttpLoopback, outbound.policy);
     const host = hostOf(recipient.address);
@@ -115,7 +120,10 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
         'webhook request got no answer',
       );
       // An address the policy refuses will be refused again: that is no reason to try 8 times.
-      return failure.kind === 'address-refused' ? failed(failure.reason) : retry(failure.reason);
+      // Unreachable unless Hibiki itself stopped it: the receiver is down, not the delivery at fault.
+      return failure.kind === 'address-refused'
+        ? failed(failure.reason)
+        : retry(failure.reason, undefined, !ctx.signal.aborted);
     }
 
     const { status } = response;
@@ -148,7 +156,7 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       };
     }
     if (status === 408 || status >= 500) {
-      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now()));
+      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now()), true);
     }
     if (status === 401 || status === 403) {
       return failed(`${answer} (the receiver refused the request: check that it verifies with the current secret)`);

@@ -67,6 +67,7 @@ const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
  *   401, 403                             → failed: VAPID refused (wrong key for this subscription, bad JWT or subject)
  *   other 4xx                            → failed with the status
  *   network error, timeout, TLS failure  → retry
+ *   (5xx and these are marked unreachable: the push service is down, not the subscription)
  */
 export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps): Channel<PushPayload> {
   const logger = deps.logger.bindings().channel === 'webpush' ? deps.logger : deps.logger.child({ channel: 'webpush' });
@@ -126,10 +127,14 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
     const { deliveryId } = recipient;
     const failed = (reason: string, deactivate = false): RecipientResult =>
       deactivate ? { deliveryId, status: 'failed', reason, deactivate } : { deliveryId, status: 'failed', reason };
-    const retry = (reason: string, retryAfter?: number): RecipientResult =>
-      retryAfter === undefined
-        ? { deliveryId, status: 'retry', reason }
-        : { deliveryId, status: 'retry', reason, retryAfterMs: retryAfter };
+    const retry = (reason: string, retryAfter?: number, unreachable = false): RecipientResult => ({
+      deliveryId,
+      status: 'retry',
+      reason,
+      ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+      // The push service this subscription lives on is down, not the subscription.
+      ...(unreachable ? { unreachable } : {}),
+    });
 
     if (ctx.signal.aborted) return retry('not sent: the send was aborted');
     const problem = pushEndpointProblem(recipient.address, allowedHosts);
@@ -170,7 +175,10 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
       const failure = describeOutboundFailure(err, host, ctx.signal.aborted);
       logger.debug({ deliveryId, host, code: failure.code, kind: failure.kind }, 'push request got no answer');
       // An address the policy refuses will be refused again: that is no reason to try 8 times.
-      return failure.kind === 'address-refused' ? failed(failure.reason) : retry(failure.reason);
+      // Unreachable unless Hibiki itself stopped it: the push service is down, not the subscription.
+      return failure.kind === 'address-refused'
+        ? failed(failure.reason)
+        : retry(failure.reason, undefined, !ctx.signal.aborted);
     }
     // The push service's words are never copied into a reason: only its status and headers are read.
     await response.body?.cancel().catch(() => undefined);
@@ -259,7 +267,7 @@ function fromStatus(
   recipient: Recipient,
   host: string,
   failed: (reason: string, deactivate?: boolean) => RecipientResult,
-  retry: (reason: string, retryAfterMs?: number) => RecipientResult,
+  retry: (reason: string, retryAfterMs?: number, unreachable?: boolean) => RecipientResult,
   at: Date,
 ): RecipientResult {
   const { status } = response;
@@ -283,7 +291,7 @@ function fromStatus(
       ...(after !== undefined ? { retryAfterMs: after } : {}),
     };
   }
-  if (status >= 500) return retry(answer, retryAfterMs(response.headers.get('retry-after') ?? undefined, at));
+  if (status >= 500) return retry(answer, retryAfterMs(response.headers.get('retry-after') ?? undefined, at), true);
   if (status === 401 || status === 403) {
     return failed(
       `${answer} (VAPID refused: the subscription was made with another VAPID key, or the key or subject is not accepted; check VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT)`,

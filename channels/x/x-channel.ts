@@ -365,7 +365,7 @@ function classify(err: unknown, ctx: ClassifyContext): Failure {
     }
     if (status >= 500 || status === 408) {
       return failure(
-        'retryable',
+        'provider-down',
         `X API が一時的に応答できません（${status}）/ X API is unavailable for now (${status}): ${said}`,
       );
     }
@@ -386,8 +386,9 @@ function classify(err: unknown, ctx: ClassifyContext): Failure {
       | NodeJS.ErrnoException
       | undefined;
     const what = inner?.code ?? inner?.message ?? err.message;
+    // No answer at all (refused, reset, DNS, TLS, a timeout): X is not reached.
     return failure(
-      'retryable',
+      'provider-down',
       `X API（${ctx.host}）に接続できません（${what}）/ cannot reach the X API at ${ctx.host} (${what}): check X_API_BASE_URL and the network`,
     );
   }

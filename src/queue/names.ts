@@ -37,4 +37,9 @@ export interface DeliverJobData {
   revision: number;
   channel: ChannelId;
   batch: number;
+  /**
+   * Set (ms since the epoch) when the batch first waited for its recipients' own providers
+   * (webhook receivers, push services) to answer again: DELIVERY_GIVE_UP_AFTER counts from it.
+   */
+  heldSince?: number;
 }

@@ -185,6 +185,20 @@ export function createDeliveryRepo(db: Db) {
         .execute();
     },
 
+    /**
+     * Takes back the attempt countAttempt counted on rows still queued: the provider as a whole
+     * was down, which is no fault of theirs (workers/provider-outage.ts).
+     */
+    async refundAttempt(ids: number[], now = new Date()): Promise<void> {
+      if (ids.length === 0) return;
+      await k
+        .updateTable('deliveries')
+        .set({ attempts: sql`case when attempts > 0 then attempts - 1 else 0 end`, updated_at: toIso(now) })
+        .where('id', 'in', ids)
+        .where('status', '=', 'queued')
+        .execute();
+    },
+
     async markSent(results: { id: number; providerId?: string }[], now = new Date()): Promise<void> {
       const at = toIso(now);
       for (const chunk of chunks(results, UPDATE_CHUNK)) {

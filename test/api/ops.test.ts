@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpsRoutes } from '../../src/api/ops.ts';
 import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createChannelStates } from '../../src/queue/channel-state.ts';
 import { createTestDb } from '../helpers/db.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 
@@ -36,7 +37,34 @@ describe('operations endpoints', () => {
   it('GET /readyz is 200 when Redis and the store answer', async () => {
     const res = await app.request('/readyz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', checks: { redis: 'ok', store: 'ok' } });
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      checks: { redis: 'ok', store: 'ok' },
+      channels: Object.fromEntries(deps.channels.ids().map((id) => [id, { status: 'up' }])),
+    });
+  });
+
+  it('GET /readyz stays 200 while a channel is down, saying which one, since when and why', async () => {
+    const states = createChannelStates(deps.redis, deps.config.queuePrefix);
+    const since = new Date('2026-12-07T08:05:00Z');
+    await states.markDown('mail', 'cannot make any of 5 deliveries to SMTP server relay:25 (ECONNREFUSED)', since);
+    try {
+      const res = await app.request('/readyz');
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({
+        status: 'degraded',
+        checks: { redis: 'ok', store: 'ok' },
+        channels: {
+          mail: { status: 'down', since: since.toISOString(), reason: expect.stringContaining('ECONNREFUSED') },
+        },
+      });
+      expect(body.message).toContain('メール（12月7日 17時05分 から）');
+      expect(body.message_en).toContain('E-mail (since 2026-12-07 17:05 JST)');
+    } finally {
+      await states.clear('mail');
+    }
+    expect(((await (await app.request('/readyz')).json()) as { status: string }).status).toBe('ok');
   });
 
   it('GET /readyz is 503 naming Redis when nothing listens there', async () => {

@@ -115,11 +115,11 @@ describe('LINE channel HTTP client', () => {
     );
     const err = await channel.send(channel.render(notice, 'ja'), recipients(1), context(0)).catch((e) => e);
     await channel.close?.();
-    expect(err).toMatchObject({ kind: 'retryable' });
+    expect(err).toMatchObject({ kind: 'provider-down' });
     expect(err.message).toMatch(/did not answer .* within 200 ms/);
   });
 
-  it('treats a connection dropped half-way through the answer as a retryable failure', async () => {
+  it('treats a connection dropped half-way through the answer as LINE not reached (provider-down)', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('{"sentMessages":');
@@ -131,7 +131,7 @@ describe('LINE channel HTTP client', () => {
     );
     const err = await channel.send(channel.render(notice, 'ja'), recipients(1), context(0)).catch((e) => e);
     await channel.close?.();
-    expect(err).toMatchObject({ kind: 'retryable' });
+    expect(err).toMatchObject({ kind: 'provider-down' });
     expect(err.message).toMatch(
       /cannot reach LINE at 127\.0\.0\.1:\d+ for the multicast to 1 recipient \(ECONNRESET\)/,
     );

@@ -283,7 +283,7 @@ describe('LINE channel against the fake', () => {
 
     const first = await channel.send(rendered, to, ctx(notice, 'n-timeout-r1-line-0')).catch((e) => e);
     expect(first).toBeInstanceOf(ChannelError);
-    expect(first.kind).toBe('retryable');
+    expect(first.kind).toBe('provider-down');
     expect(first.message).toMatch(/did not answer .* within 300 ms/);
     // LINE had it already.
     expect(fake.delivered).toBe(3);
@@ -326,13 +326,13 @@ describe('LINE channel against the fake', () => {
     expect(fake.delivered).toBe(0);
   });
 
-  it('treats 5xx as retryable and the monthly-limit 429 as permanent', async () => {
+  it('treats 5xx as provider-down (LINE as a whole not reached) and the monthly-limit 429 as permanent', async () => {
     const channel = make();
     const notice = makeNoticeView();
     const rendered = channel.render(notice, 'ja');
     fake.failNext(1, 503);
     await expect(channel.send(rendered, recipients(1), ctx(notice, 'k5xx'))).rejects.toMatchObject({
-      kind: 'retryable',
+      kind: 'provider-down',
     });
     fake.setQuota({ type: 'limited', value: 1 }, 1);
     const monthly = await channel.send(rendered, recipients(1), ctx(notice, 'kmonth')).catch((e) => e);
@@ -367,7 +367,7 @@ describe('LINE channel against the fake', () => {
     expect(forbidden.message).toContain('LINE_CHANNEL_ACCESS_TOKEN');
   });
 
-  it('reports an unreachable LINE as retryable', async () => {
+  it('reports an unreachable LINE as provider-down (LINE as a whole not reached)', async () => {
     const channel = createLineChannel(
       { channelAccessToken: 't', baseUrl: 'http://127.0.0.1:9', emergencyBroadcast: false, timeoutMs: 2_000 },
       { logger: silent },
@@ -375,7 +375,7 @@ describe('LINE channel against the fake', () => {
     const notice = makeNoticeView();
     await expect(channel.send(channel.render(notice, 'ja'), recipients(1), ctx(notice, 'kdown'))).rejects.toMatchObject(
       {
-        kind: 'retryable',
+        kind: 'provider-down',
       },
     );
   });

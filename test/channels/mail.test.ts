@@ -357,7 +357,7 @@ describe('mail channel over SMTP', () => {
     expect(sink.envelopes.map((e) => e.rcptTo[0]).sort()).toEqual(['resident1@example.jp', 'resident3@example.jp']);
   });
 
-  it('throws a retryable ChannelError naming the host when the server cannot be reached', async () => {
+  it('throws a provider-down ChannelError naming the host when the server cannot be reached', async () => {
     const port = await closedPort();
     const channel = mailChannel({ smtpUrl: `smtp://hibiki:${PASSWORD}@127.0.0.1:${port}` });
     const notice = makeNoticeView();
@@ -365,7 +365,7 @@ describe('mail channel over SMTP', () => {
     const sent = channel.send(channel.render(notice, 'ja'), [recipient(1), recipient(2)], ctx);
     const err = await sent.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChannelError);
-    expect(err).toMatchObject({ channel: 'mail', kind: 'retryable' });
+    expect(err).toMatchObject({ channel: 'mail', kind: 'provider-down' });
     const message = (err as Error).message;
     expect(message).toContain(`127.0.0.1:${port}`);
     expect(message).toContain('ECONNREFUSED');
@@ -444,7 +444,7 @@ describe('mail channel with an outbox', () => {
     expect(await readdir(outboxDir)).toHaveLength(3);
   });
 
-  it('throws a retryable ChannelError naming the directory when the outbox cannot be written', async () => {
+  it('throws a provider-down ChannelError naming the directory when the outbox cannot be written', async () => {
     const file = join(dir, 'not-a-directory');
     await writeFile(file, 'x');
     const outboxDir = join(file, 'outbox');
@@ -454,7 +454,7 @@ describe('mail channel with an outbox', () => {
       .send(channel.render(notice, 'ja'), [recipient(1), recipient(2)], context(notice))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChannelError);
-    expect(err).toMatchObject({ kind: 'retryable' });
+    expect(err).toMatchObject({ kind: 'provider-down' });
     expect((err as Error).message).toContain(outboxDir);
     expect((err as Error).message).toContain('ENOTDIR');
     await expect(channel.check?.()).rejects.toThrow(outboxDir);

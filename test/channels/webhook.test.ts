@@ -148,6 +148,7 @@ describe('webhook outcomes', () => {
     const a = await sendTo([endpoint(1)]);
     expect(a.results[0]).toMatchObject({
       status: 'retry',
+      unreachable: true,
       retryAfterMs: 7_000,
       reason: expect.stringMatching(/^HTTP 503 from 127\.0\.0\.1:\d+/),
     });
@@ -162,7 +163,13 @@ describe('webhook outcomes', () => {
 
     receiver.failNext(1, 408);
     const c = await sendTo([endpoint(1)]);
-    expect(c.results[0]).toEqual({ deliveryId: 1, status: 'retry', reason: expect.stringContaining('HTTP 408') });
+    // The receiver is down, not the delivery at fault: the worker waits for it without spending attempts.
+    expect(c.results[0]).toEqual({
+      deliveryId: 1,
+      status: 'retry',
+      reason: expect.stringContaining('HTTP 408'),
+      unreachable: true,
+    });
   });
 
   it('retries a 429 no sooner than its Retry-After', async () => {
@@ -180,7 +187,7 @@ describe('webhook outcomes', () => {
   it('retries an endpoint that does not answer within the timeout, and one that cannot be reached', async () => {
     receiver.setDelay(1_500);
     const slow = await sendTo([endpoint(1)], { timeoutMs: 200 });
-    expect(slow.results[0]).toMatchObject({ status: 'retry' });
+    expect(slow.results[0]).toMatchObject({ status: 'retry', unreachable: true });
 
     const port = await closedPort();
     const down = await sendTo([endpoint(2, `http://127.0.0.1:${port}/hook`)]);
@@ -188,6 +195,7 @@ describe('webhook outcomes', () => {
     const words = (host: string) => `接続できませんでした / could not connect to ${host} or got no answer`;
     expect(down.results[0]).toMatchObject({
       status: 'retry',
+      unreachable: true,
       reason: expect.stringContaining(words(`127.0.0.1:${port}`)),
     });
     expect(slow.results[0]).toMatchObject({ reason: expect.stringContaining(words(hostOf(receiver.url('/')))) });

@@ -256,7 +256,13 @@ describe('webpush channel: what each answer means', () => {
         retryAfterMs: 30_000,
         rateLimited: true,
       },
-      { deliveryId: broken.to.deliveryId, status: 'retry', reason: expect.stringContaining('HTTP 500') },
+      // The push service is down, not the subscription: waited out without spending attempts.
+      {
+        deliveryId: broken.to.deliveryId,
+        status: 'retry',
+        reason: expect.stringContaining('HTTP 500'),
+        unreachable: true,
+      },
     ]);
     // The next attempt goes through.
     expect((await send(notice, [busy.to, broken.to])).map((r) => r.status)).toEqual(['sent', 'sent']);
@@ -294,6 +300,7 @@ describe('webpush channel: what each answer means', () => {
     const [result] = await send(makeNoticeView(), [{ ...to, address: 'https://127.0.0.1:1/push/nowhere' }]);
     expect(result).toMatchObject({
       status: 'retry',
+      unreachable: true,
       reason: expect.stringMatching(/^接続できませんでした \/ could not connect to 127\.0\.0\.1:1 /),
     });
     expect((result as { reason: string }).reason).not.toContain('ECONNREFUSED');

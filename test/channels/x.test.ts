@@ -421,32 +421,32 @@ describe('X channel against the local X API', () => {
     expect(fake.posts).toHaveLength(1);
   });
 
-  it('reports 503 as retryable, and the next attempt posts', async () => {
+  it('reports 503 as provider-down (X as a whole not reached), and the next attempt posts', async () => {
     const x = channel();
     const notice = view();
     fake.failNext(1, 503);
     const err = await failure(x.send(x.render(notice, 'ja'), PUBLIC, ctx(notice)));
-    expect(err.kind).toBe('retryable');
+    expect(err.kind).toBe('provider-down');
     expect(err.message).toContain('503');
     const [result] = await x.send(x.render(notice, 'ja'), PUBLIC, ctx(notice, { attempt: 2 }));
     expect(result?.status).toBe('sent');
     expect(fake.posts).toHaveLength(1);
   });
 
-  it('reports a dropped connection as retryable', async () => {
+  it('reports a dropped connection as provider-down (X as a whole not reached)', async () => {
     const x = channel();
     const notice = view();
     fake.dropNext(1);
-    expect((await failure(x.send(x.render(notice, 'ja'), PUBLIC, ctx(notice)))).kind).toBe('retryable');
+    expect((await failure(x.send(x.render(notice, 'ja'), PUBLIC, ctx(notice)))).kind).toBe('provider-down');
     expect(fake.posts).toHaveLength(0);
   });
 
-  it('reports a request X leaves unanswered past the timeout as retryable', async () => {
+  it('reports a request X leaves unanswered past the timeout as provider-down (X as a whole not reached)', async () => {
     const x = channel({ requestTimeoutMs: 200 });
     const notice = view();
     fake.stallNext(1);
     const err = await failure(x.send(x.render(notice, 'ja'), PUBLIC, ctx(notice)));
-    expect(err.kind).toBe('retryable');
+    expect(err.kind).toBe('provider-down');
     expect(err.message).toContain('timeout');
   });
 
@@ -454,7 +454,7 @@ describe('X channel against the local X API', () => {
     const x = channel();
     const notice = view();
     fake.dropNext(1, { afterAccept: true });
-    expect((await failure(x.send(x.render(notice, 'ja'), PUBLIC, ctx(notice)))).kind).toBe('retryable');
+    expect((await failure(x.send(x.render(notice, 'ja'), PUBLIC, ctx(notice)))).kind).toBe('provider-down');
     const other = channel(); // another worker process: nothing remembered
     const err = await failure(other.send(other.render(notice, 'ja'), PUBLIC, ctx(notice, { attempt: 2 })));
     expect(err.kind).toBe('permanent');

@@ -102,6 +102,14 @@ describe('provider storms: 5xx at random, a minute of 429, then silence', () => 
       }
     }
 
+    // Silence is every provider being down, no recipient's fault: it spent no attempt. Each
+    // row of the third notice has the one attempt that delivered it, however long the hang.
+    // Likewise the relay's 421s (SMTP's "try later" for every message) for the second notice's mail.
+    const spent = (rows: { channel: string; attempts: number }[]) =>
+      rows.filter((r) => r.attempts !== 1).map((r) => `${r.channel} ${r.attempts}`);
+    expect(spent(await rig.deps.store.deliveries.list(third, { limit: 500 }))).toEqual([]);
+    expect(spent(await rig.deps.store.deliveries.list(second, { channel: 'mail', limit: 500 }))).toEqual([]);
+
     // A permanent refusal is asked once; the retries that came before it were the storm's 5xx.
     const { permanent } = rig;
     const rcpts = rig.sink.commands.filter((c) => c.command === 'RCPT TO' && c.address === permanent.mail);

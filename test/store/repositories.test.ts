@@ -322,6 +322,10 @@ describe.each(STORE_KINDS)('repositories on %s', (kind) => {
       // A late duplicate outcome does not overwrite a final one.
       await store.deliveries.markSent([{ id: (b as { id: number }).id }]);
       expect((await store.deliveries.pending(key)).map((p) => p.id)).toEqual([(c as { id: number }).id]);
+      // A provider outage gives back the attempt of what is still queued only, and never below 0.
+      await store.deliveries.refundAttempt(pending.map((p) => p.id));
+      await store.deliveries.refundAttempt([(c as { id: number }).id]);
+      expect((await store.deliveries.pending(key)).map((p) => p.attempts)).toEqual([0]);
 
       const counts = await store.deliveries.counts(id);
       const of = (status: string) => counts.find((x) => x.status === status)?.count ?? 0;

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebhookEvent } from '../../channels/webhook/payload.ts';
 import { createWebhookChannel } from '../../channels/webhook/webhook-channel.ts';
 import type { DepsOverrides } from '../../src/deps.ts';
+import { createChannelStates } from '../../src/queue/channel-state.ts';
 import { createWebhookEndpointRepo, type WebhookEndpointInput } from '../../src/store/webhook-endpoints.ts';
 import { type RunningWorkers, startWorkers } from '../../workers/index.ts';
 import { recomputeSignature, startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-receiver.ts';
@@ -149,14 +150,15 @@ describe('webhook pipeline', () => {
     expect(t).toEqual({ queued: 0, sent: 1, failed: 1, skipped: 0 });
     const rows = await deps.store.deliveries.list(id, { channel: 'webhook', limit: 10 });
     const row = (endpointId: number) => rows.find((r) => Number(r.recipient) === endpointId);
-    expect(row(flaky.id)).toMatchObject({ status: 'sent', attempts: 3 });
+    // The receiver's own 503s are its outage, not the delivery's fault: they spent no attempt.
+    expect(row(flaky.id)).toMatchObject({ status: 'sent', attempts: 1 });
     expect(row(gone.id)).toMatchObject({
       status: 'failed',
       attempts: 1,
       lastError: expect.stringContaining('HTTP 404'),
     });
     expect(row(gone.id)?.lastError).not.toContain('/hibiki');
-    // Three attempts, one webhook-id: the receiver can tell a retry from a new notice.
+    // Three tries, one webhook-id: the receiver can tell a retry from a new notice.
     expect(flaky.receiver.requests.map((r) => r.status)).toEqual([503, 503, 204]);
     expect(new Set(flaky.receiver.requests.map((r) => r.webhookId)).size).toBe(1);
 
@@ -176,5 +178,23 @@ describe('webhook pipeline', () => {
     expect(cancelled?.data.notice.earlier.map((e) => e.revision)).toEqual([1, 2]);
     const ids = flaky.receiver.deliveries.map((d) => d.webhookId);
     expect(new Set(ids).size).toBe(3);
+  });
+
+  it('waits out a receiver that is down for longer than the attempts last, spending none, and sends once when it is back', async () => {
+    const { deps, endpoint, client } = await setUp();
+    const down = await endpoint({ name: '防災アプリ', topics: ['disaster'], areas: [], minSeverity: 'info' });
+    // More 503s than DELIVERY_ATTEMPTS (8): before, the delivery was failed for good after the eighth.
+    const outage = deps.config.delivery.attempts + 4;
+    down.receiver.failNext(outage, 503);
+
+    const id = await post(client, { topics: ['disaster'] });
+    expect(await waitForDeliveries(deps, id, 1)).toEqual({ queued: 0, sent: 1, failed: 0, skipped: 0 });
+    const [row] = await deps.store.deliveries.list(id, { channel: 'webhook', limit: 1 });
+    expect(row).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(down.receiver.requests.map((r) => r.status)).toEqual([...Array(outage).fill(503), 204]);
+    expect(down.receiver.deliveries).toHaveLength(1);
+    // One receiver's outage is not the channel's: /readyz keeps webhook up for every other receiver.
+    const states = createChannelStates(deps.redis, deps.config.queuePrefix);
+    expect(await states.get('webhook')).toBeUndefined();
   });
 });

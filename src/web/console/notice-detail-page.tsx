@@ -9,6 +9,7 @@ import { markedTitle } from '../../domain/marks.ts';
 import type { ApprovalCheck, NoticeDetail } from '../../services/notices.ts';
 import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { type ApprovalFormState, ApprovalPanel, ApprovalSteps } from './approval-panel.tsx';
+import { ChannelDownBanner, channelsDown } from './channel-down-banner.tsx';
 import { ConsoleLayout, CsrfField, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageContext, ConsolePageModule } from './console-routes.tsx';
 import { ErrorSummary, FieldError, type FormProblems, fieldAria } from './form-errors.tsx';
@@ -151,6 +152,7 @@ export async function renderNoticeDetail(
       ? await ctx.notices.checkApproval(noticeId, staff)
       : undefined;
   const flash = flashOf(c.req.query());
+  const down = await channelsDown(ctx.deps);
   const totalFailed = progress.channels.reduce((n, ch) => n + ch.failed, 0);
   const { city } = ctx.deps.config;
   const topicName = (id: string) => ctx.deps.catalogue.topics.find((t) => t.id === id);
@@ -169,6 +171,7 @@ export async function renderNoticeDetail(
         <a href="/console/notices">← 通知一覧 / Notices</a>
       </p>
       <h1>{markedTitle(current, 'ja')}</h1>
+      <ChannelDownBanner down={down} />
       <p>
         <SeverityBadge severity={current.severity} english="En" /> 状態 <En>Status</En>:{' '}
         <span data-field="status">

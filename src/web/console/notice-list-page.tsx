@@ -5,6 +5,7 @@ import { DERIVED_STATUSES, SEVERITY_WORD, STATUS_WORD } from '../../domain/label
 import { markedTitle } from '../../domain/marks.ts';
 import { SEVERITIES } from '../../domain/notice.ts';
 import { JstTime, SeverityBadge } from '../notice-parts.tsx';
+import { ChannelDownBanner, channelsDown } from './channel-down-banner.tsx';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
 import { ErrorSummary, FieldError, fieldAria } from './form-errors.tsx';
@@ -88,6 +89,7 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
       ? { items: [], nextCursor: null, partial: false }
       : await searchNotices(ctx.notices, filter, { pageSize: PAGE_SIZE, ...(cursor ? { cursor } : {}) });
     const filtered = Object.values(filter).some(Boolean);
+    const down = await channelsDown(ctx.deps);
 
     return sendConsolePage(
       c,
@@ -95,6 +97,7 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
         <h1>
           通知一覧 <En>/ Notices</En>
         </h1>
+        <ChannelDownBanner down={down} />
         <p>
           <a class="button" href="/console/notices/new">
             新しい通知を作成 <span lang="en">/ New notice</span>
