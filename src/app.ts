@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import type { AppEnv } from './api/auth.ts';
+import { clientAddressMiddleware, createClientAddress } from './api/client-address.ts';
 import { createErrorHandler, errorResponseFor, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
 import { createFeedRoutes } from './api/feeds.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
@@ -60,6 +61,8 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const logger = deps.logger.child({ component: 'http' });
 
   app.use(requestId());
+  // Before anything counts per client: the limits and lockouts read the address it finds.
+  app.use(clientAddressMiddleware(createClientAddress(deps.config.trustedProxies)));
   app.use(requestLog(logger));
   app.use(refuseNulInUrl());
   const limit = bodyLimit({
