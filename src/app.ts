@@ -12,6 +12,7 @@ import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices.ts';
 import { refuseNulInUrl } from './api/nul-guard.ts';
 import { createOpsRoutes } from './api/ops.ts';
+import { publicBodies } from './api/public-bodies.ts';
 import { linkedPublicPostsLimit } from './api/public-post-limit.ts';
 import { createPushRoutes } from './api/push.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
@@ -73,6 +74,14 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   // 14 % of the CPU of a feed polled with If-None-Match.
   app.use(async (c, next) =>
     c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path === '/v1/subscribers' ? next() : limit(c, next),
+  );
+  // Public routes: counted per client and held to 16 KiB before their bodies are parsed.
+  app.use(
+    publicBodies({
+      limiter: createRateLimiter(deps.redis, `${deps.config.queuePrefix}:ratelimit:public-post`),
+      ...deps.config.publicPostLimits,
+      logger,
+    }),
   );
   app.use(
     linkedPublicPostsLimit({
