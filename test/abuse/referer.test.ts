@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleBackLink } from '../../src/web/console/back-link.ts';
 import { type ConsoleClient, consoleClient } from '../helpers/console.ts';
 import { type HttpApp, startHttpApp } from '../helpers/http-app.ts';
+import { overHttp } from '../helpers/send-from.ts';
 
 /**
  * The console's error page links back to the page the staff member came from, only when
@@ -15,10 +16,7 @@ describe('the console error page’s back link', () => {
   beforeAll(async () => {
     hibiki = await startHttpApp({ workers: false });
     // The console client over real HTTP: its origin is the server's own (PUBLIC_BASE_URL).
-    author = consoleClient(
-      { request: (url: string, init?: RequestInit) => fetch(url, { ...init, redirect: 'manual' }) },
-      hibiki.base,
-    );
+    author = consoleClient(overHttp, hibiki.base);
     const { token } = await hibiki.deps.store.tokens.create('広報課 作成者', 'author');
     await author.get('/console/login');
     expect((await author.post('/console/login', { token })).status).toBe(303);

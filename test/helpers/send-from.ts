@@ -49,3 +49,11 @@ export function sendFrom(localAddress: string, url: string, init: SendInit = {})
     req.end(init.body);
   });
 }
+
+/**
+ * What consoleClient() drives, over real HTTP instead of in-process: fetch without following
+ * redirects, as app.request answers. Give consoleClient the server's base as its origin.
+ */
+export const overHttp = {
+  request: (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, redirect: 'manual' }),
+};
