@@ -6,6 +6,7 @@ import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
 import { createLogger } from './logger.ts';
+import { httpServerOptions } from './server-options.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
 import type { StaffRole } from './store/schema.ts';
@@ -68,8 +69,15 @@ async function run(config: Config, roles: { api: boolean; worker: boolean }): Pr
   );
   const workers = roles.worker ? startWorkers(deps) : undefined;
   const server = roles.api
-    ? serve({ fetch: createApp(deps).fetch, port: config.port, hostname: config.host }, (info) =>
-        logger.info({ url: `http://${config.host}:${info.port}`, public: config.publicBaseUrl }, 'API listening'),
+    ? serve(
+        {
+          fetch: createApp(deps).fetch,
+          port: config.port,
+          hostname: config.host,
+          serverOptions: httpServerOptions(config.httpTimeouts),
+        },
+        (info) =>
+          logger.info({ url: `http://${config.host}:${info.port}`, public: config.publicBaseUrl }, 'API listening'),
       )
     : undefined;
 
