@@ -3,13 +3,14 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import type { AppEnv } from './api/auth.ts';
-import { clientAddress } from './api/client-address.ts';
+import { clientAddress, clientAddressMiddleware, createClientAddress } from './api/client-address.ts';
 import { createErrorHandler, errorResponseFor, notFound, payloadTooLarge, validationHook } from './api/errors.ts';
 import { createFeedRoutes } from './api/feeds.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices.ts';
 import { refuseNulInUrl } from './api/nul-guard.ts';
 import { createOpsRoutes } from './api/ops.ts';
+import { publicBodies } from './api/public-bodies.ts';
 import { linkedPublicPostsLimit } from './api/public-post-limit.ts';
 import { createPushRoutes } from './api/push.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
@@ -91,6 +92,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
 
   app.use(serverRequestId());
   app.use(strictTransportSecurity(surface === 'admin' ? deps.config.consoleBaseUrl : deps.config.publicBaseUrl));
+  // Before anything counts per client: the limits, lockouts and audit read the address it finds.
+  app.use(clientAddressMiddleware(createClientAddress(deps.config.trustedProxies)));
   app.use(requestLog(logger));
   app.use(onlySurface(surface));
   app.use(auditRequestOrigin());
@@ -103,6 +106,14 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   // 14 % of the CPU of a feed polled with If-None-Match.
   app.use(async (c, next) =>
     c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path === '/v1/subscribers' ? next() : limit(c, next),
+  );
+  // Public routes: counted per client and held to 16 KiB before their bodies are parsed.
+  app.use(
+    publicBodies({
+      limiter: createRateLimiter(deps.redis, `${deps.config.queuePrefix}:ratelimit:public-post`),
+      ...deps.config.publicPostLimits,
+      logger,
+    }),
   );
   app.use(
     linkedPublicPostsLimit({

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cidrProblem } from '../channels/shared/address-policy.ts';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
@@ -17,6 +18,14 @@ function commaList(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** `10.0.0.5`, `fd00::1`, `172.28.0.0/24` or `fd00::/8`. */
+function isAddressOrCidr(value: string): boolean {
+  const [address = '', bits, ...rest] = value.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
 }
 
 const CHANNEL_IDS = ['mail', 'cap', 'x', 'line', 'webhook', 'webpush'] as const;
@@ -233,6 +242,20 @@ const Env = z.object({
       message: 'between 1s and 30d / 1 秒から 30 日までで指定してください',
     })
     .default(24 * 60 * 60_000),
+  // — limits (client address, sign-up mail caps, HTTP timeouts) —
+  // Empty: no proxy is trusted, and the socket's peer is the client whatever X-Forwarded-For says.
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(
+      z.array(z.string().refine(isAddressOrCidr, 'IP addresses or CIDRs, comma-separated (e.g. 10.0.0.5,fd00::/8)')),
+    ),
+  // Confirmation and manage-link mail per recipient domain and in all, per SIGNUP_LIMIT_WINDOW_SECONDS.
+  SIGNUP_LIMIT_PER_DOMAIN: z.coerce.number().int().min(1).default(200),
+  SIGNUP_LIMIT_GLOBAL: z.coerce.number().int().min(1).default(2_000),
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -497,6 +520,16 @@ function toConfig(env: z.infer<typeof Env>) {
     // — provider outage —
     /** ms a delivery waits out its provider being down (DELIVERY_GIVE_UP_AFTER). */
     giveUpAfterMs: env.DELIVERY_GIVE_UP_AFTER,
+    // — limits —
+    /** Reverse proxies whose X-Forwarded-For names the client (src/api/client-address.ts). */
+    trustedProxies: env.TRUSTED_PROXIES,
+    /** Caps on sign-up mail per recipient domain and for the whole city, per signupLimits.windowSeconds. */
+    signupMailCaps: { perDomain: env.SIGNUP_LIMIT_PER_DOMAIN, global: env.SIGNUP_LIMIT_GLOBAL },
+    /** node:http's timeouts for receiving a request; the headers' never longer than the whole request's. */
+    httpTimeouts: {
+      headersMs: Math.min(env.HTTP_HEADERS_TIMEOUT_MS, env.HTTP_REQUEST_TIMEOUT_MS),
+      requestMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    },
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -96,7 +96,8 @@ export const payloadTooLarge = (maxBytes: number): ApiError =>
   });
 
 function formatBytes(n: number): string {
-  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
+  if (n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  return n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`;
 }
 
 /** Hono's own exceptions (from validators and middleware) in our error shape. */
@@ -250,25 +251,57 @@ function localeText(locale: typeof jaLocale, issue: z.core.$ZodIssue, input: unk
 }
 
 /**
+ * How much of a bad request an error repeats: a body of thousands of unknown keys or
+ * wrong array items must not become an answer many times its size (a 1 MB body once got a
+ * 7.7 MB one). The first so many are named; the rest are counted.
+ */
+export const MAX_UNKNOWN_KEYS_NAMED = 20;
+const MAX_REASONS_PER_FIELD = 20;
+const MAX_KEY_CHARS = 64;
+
+/** Where the count of unknown keys not named goes in `fields`: not a field of the request. */
+export const MORE_UNKNOWN = '…';
+
+const shortKey = (key: string): string => (key.length > MAX_KEY_CHARS ? `${key.slice(0, MAX_KEY_CHARS)}…` : key);
+
+/** Unknown keys beyond those an error names. */
+function unnamedUnknownKeys(error: z.ZodError): number {
+  let total = 0;
+  for (const issue of error.issues) if (issue.code === 'unrecognized_keys') total += issue.keys.length;
+  return Math.max(0, total - MAX_UNKNOWN_KEYS_NAMED);
+}
+
+/**
  * Turns zod issues into reasons per top-level field, in both languages. Zod's issues keep
  * only the English text, so the Japanese one is made again from zod's own ja locale; a
- * schema's custom message is used for both. Unknown keys are reported on the key itself.
+ * schema's custom message is used for both. Unknown keys are reported on the key itself,
+ * the first MAX_UNKNOWN_KEYS_NAMED of them; the count of the others goes on MORE_UNKNOWN.
  */
 export function zodFieldErrors(error: z.ZodError, data: unknown): FieldErrors {
   // No prototype: a field named "constructor" or "__proto__" is a field like any other.
   const fields: FieldErrors = Object.create(null);
+  const dropped: Record<string, number> = Object.create(null);
   const add = (field: string, reason: Bilingual) => {
     const list = fields[field] ?? [];
+    if (list.length >= MAX_REASONS_PER_FIELD) {
+      dropped[field] = (dropped[field] ?? 0) + 1;
+      return;
+    }
     list.push(reason);
     fields[field] = list;
   };
+  let named = 0;
   for (const issue of error.issues) {
     const path = issue.path.map(String);
     const field = path[0] ?? '_';
     const where = path.length > 1 ? `${path.slice(1).join('.')}: ` : '';
     if (issue.code === 'unrecognized_keys') {
       const prefix = path.length > 0 ? `${path.join('.')}.` : '';
-      for (const key of issue.keys) add(`${prefix}${key}`, { ja: '不明な項目です', en: 'unknown field' });
+      for (const key of issue.keys) {
+        if (named >= MAX_UNKNOWN_KEYS_NAMED) break;
+        named++;
+        add(shortKey(`${prefix}${key}`), { ja: '不明な項目です', en: 'unknown field' });
+      }
       continue;
     }
     const input = valueAt(data, issue.path);
@@ -276,6 +309,18 @@ export function zodFieldErrors(error: z.ZodError, data: unknown): FieldErrors {
     const isDefault = localeText(enLocale, issue, input) === en;
     const ja = isDefault ? (localeText(jaLocale, issue, input) ?? en) : en;
     add(field, { ja: `${where}${ja}`, en: `${where}${en}` });
+  }
+  for (const [field, more] of Object.entries(dropped)) {
+    (fields[field] as Bilingual[]).push({ ja: `ほかに ${more} 件の誤りがあります`, en: `and ${more} more problem(s)` });
+  }
+  const unnamed = unnamedUnknownKeys(error);
+  if (unnamed > 0) {
+    fields[MORE_UNKNOWN] = [
+      {
+        ja: `ほかに不明な項目が ${unnamed} 個あります（最初の ${MAX_UNKNOWN_KEYS_NAMED} 個だけ示しています）。送る項目を確かめてください`,
+        en: `${unnamed} more unknown field(s) (only the first ${MAX_UNKNOWN_KEYS_NAMED} are named); check what is sent`,
+      },
+    ];
   }
   return fields;
 }
@@ -285,14 +330,24 @@ const shownName = (name: string): string => (name === '' ? '""' : name);
 
 export function validationError(error: z.ZodError, data: unknown): ApiError {
   const fields = zodFieldErrors(error, data);
-  const names = Object.keys(fields).map(shownName);
   const onlyUnknown = error.issues.every((i) => i.code === 'unrecognized_keys');
+  const unnamed = unnamedUnknownKeys(error);
+  const names = Object.keys(fields)
+    .filter((name) => name !== MORE_UNKNOWN)
+    .map(shownName);
+  const more = unnamed > 0 ? { ja: ` ほか ${unnamed} 個`, en: ` and ${unnamed} more` } : { ja: '', en: '' };
   return new ApiError(
     400,
     onlyUnknown ? 'unknown_field' : 'validation_failed',
     onlyUnknown
-      ? { ja: `不明な項目があります: ${names.join(', ')}`, en: `Unknown field(s): ${names.join(', ')}` }
-      : { ja: `入力内容に誤りがあります: ${names.join(', ')}`, en: `Invalid input: ${names.join(', ')}` },
+      ? {
+          ja: `不明な項目があります: ${names.join(', ')}${more.ja}`,
+          en: `Unknown field(s): ${names.join(', ')}${more.en}`,
+        }
+      : {
+          ja: `入力内容に誤りがあります: ${names.join(', ')}${more.ja}`,
+          en: `Invalid input: ${names.join(', ')}${more.en}`,
+        },
     { fields },
   );
 }

@@ -3,6 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { createApp } from '../app.ts';
 import type { Deps } from '../deps.ts';
 import type { Logger } from '../logger.ts';
+import { httpServerOptions } from './server-options.ts';
 import type { Surface } from './surface.ts';
 
 export interface Listener {
@@ -30,7 +31,16 @@ export async function startListeners(deps: Deps, logger: Logger): Promise<Listen
     for (const w of wanted) {
       const app = createApp(deps, { surface: w.surface });
       const server = await new Promise<ServerType>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, port: w.port, hostname: w.host }, () => resolve(s));
+        const s = serve(
+          {
+            fetch: app.fetch,
+            port: w.port,
+            hostname: w.host,
+            // Slow senders (headers or a body trickled in) are cut off, not held for Node's 300 s.
+            serverOptions: httpServerOptions(deps.config.httpTimeouts),
+          },
+          () => resolve(s),
+        );
         s.once('error', reject);
       });
       const port = (server.address() as AddressInfo).port;

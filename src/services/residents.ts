@@ -9,6 +9,7 @@ import {
 import { ApiError, type FieldErrors } from '../api/errors.ts';
 import { createRateLimiter, type RateLimiter } from '../api/rate-limit.ts';
 import type { Deps } from '../deps.ts';
+import { mailboxKey, mailDomainOf } from '../domain/mailbox.ts';
 import { LOCALES, type Locale } from '../domain/notice.ts';
 import type { ResidentChoices, ResidentSubscription } from '../store/resident-subscriptions.ts';
 
@@ -56,7 +57,11 @@ const Email = z.email().max(254);
 
 /** Keys in Redis never hold an address (mail or IP) in clear. */
 const hashed = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 22);
-const addressKey = (email: string) => `address:${hashed(email)}`;
+/** One count per mailbox, however its address is spelt (`+tag`, Gmail's dots, upper case). */
+const addressKey = (email: string) => `address:${hashed(mailboxKey(email))}`;
+const domainKey = (email: string) => `domain:${hashed(mailDomainOf(email))}`;
+/** A form's list of unknown topics or areas is answered with this many at most, not one line per value sent. */
+const MAX_BAD_CHOICES_NAMED = 20;
 
 const invalid = (fields: FieldErrors) =>
   new ApiError(
@@ -90,6 +95,7 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
   const confirmTtlMs = options.confirmTtlMs ?? 24 * HOUR_MS;
   const manageTtlMs = options.manageTtlMs ?? 24 * HOUR_MS;
   const limits = config.signupLimits;
+  const mailCaps = config.signupMailCaps;
   const topicIds = new Set(catalogue.topics.map((t) => t.id));
   const areaCodes = new Set(catalogue.areas.map((a) => a.code));
   const base = config.publicBaseUrl;
@@ -103,14 +109,14 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
       v === undefined || v === null ? [] : (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'string');
     const topics = [...new Set(list(input.topics))];
     const areas = [...new Set(list(input.areas))].filter((a) => !(cityOnly && a === config.city.code));
-    const badTopics = topics.filter((t) => !topicIds.has(t));
+    const badTopics = topics.filter((t) => !topicIds.has(t)).slice(0, MAX_BAD_CHOICES_NAMED);
     if (badTopics.length > 0) {
       fields.topics = badTopics.map((t) => ({
         ja: `選べない分野です: ${t}（選べるもの: ${[...topicIds].join(', ')}）`,
         en: `unknown topic: ${t} (known: ${[...topicIds].join(', ')})`,
       }));
     }
-    const badAreas = areas.filter((a) => !areaCodes.has(a));
+    const badAreas = areas.filter((a) => !areaCodes.has(a)).slice(0, MAX_BAD_CHOICES_NAMED);
     if (badAreas.length > 0) {
       fields.areas = badAreas.map((a) => ({
         ja: `選べない地域です: ${a}（選べるもの: ${[...areaCodes].join(', ')}）`,
@@ -124,17 +130,33 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
     return { topics, areas, locale: locale as Locale } satisfies ResidentChoices;
   }
 
-  /** Both limits count every request; the address's only once the client's lets it through. */
+  /**
+   * Each limit counts a request only once the ones before it let it through: the client's,
+   * the mailbox's, then the caps on mail to one domain and on all sign-up mail, which stop
+   * a flood from many addresses (a botnet, or a list of a domain's mailboxes) from making
+   * the city's mail server a spammer in the receivers' eyes.
+   */
   async function overLimit(email: string, client: string): Promise<RequestOutcome | undefined> {
-    const byClient = await limiter.hit(`client:${hashed(client)}`, limits.perClient, limits.windowSeconds);
-    if (!byClient.allowed) {
-      logger.info({ limit: 'client', count: byClient.count }, 'sign-up request over the rate limit; no mail sent');
-      return { outcome: 'limited', retryAfterSeconds: byClient.retryAfterSeconds };
-    }
-    const byAddress = await limiter.hit(addressKey(email), limits.perAddress, limits.windowSeconds);
-    if (!byAddress.allowed) {
-      logger.info({ limit: 'address', count: byAddress.count }, 'sign-up request over the rate limit; no mail sent');
-      return { outcome: 'limited', retryAfterSeconds: byAddress.retryAfterSeconds };
+    const gates = [
+      { limit: 'client', key: `client:${hashed(client)}`, max: limits.perClient },
+      { limit: 'address', key: addressKey(email), max: limits.perAddress },
+      { limit: 'domain', key: domainKey(email), max: mailCaps.perDomain },
+      { limit: 'global', key: 'global', max: mailCaps.global },
+    ] as const;
+    for (const gate of gates) {
+      const hit = await limiter.hit(gate.key, gate.max, limits.windowSeconds);
+      if (hit.allowed) continue;
+      // A cap reached for everyone at a domain, or for the whole city, is worth an operator's look (once a window).
+      if (gate.limit === 'domain' || gate.limit === 'global') {
+        if (hit.count === gate.max + 1) {
+          logger.warn(
+            { limit: gate.limit, max: gate.max, windowSeconds: limits.windowSeconds },
+            'sign-up mail cap reached: no more sign-up mail until the window ends',
+          );
+        }
+      }
+      logger.info({ limit: gate.limit, count: hit.count }, 'sign-up request over the rate limit; no mail sent');
+      return { outcome: 'limited', retryAfterSeconds: hit.retryAfterSeconds };
     }
     return undefined;
   }

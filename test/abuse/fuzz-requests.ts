@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
+import { isPublicBody, PUBLIC_BODY_MAX_BYTES } from '../../src/api/public-bodies.ts';
 import { MAX_IMPORT_BYTES } from '../../src/api/subscribers.ts';
 import { MAX_BODY_BYTES } from '../../src/app.ts';
 import { type AbuseFixture, LINE_SECRET, nonStaffCredentials, ORIGIN, sessionCookie } from './abuse-fixture.ts';
@@ -523,7 +524,13 @@ function buildBody(route: FuzzRoute, desc: BodyDesc, sample: unknown): BuiltBody
       return text(serialise(setPath(sample, desc.field, MARKER), false).replace(`"${MARKER}"`, deep));
     }
     case 'huge': {
-      const limit = route.key === 'POST /v1/subscribers' ? MAX_IMPORT_BYTES : MAX_BODY_BYTES;
+      const path = route.key.slice(route.key.indexOf(' ') + 1);
+      const limit =
+        route.key === 'POST /v1/subscribers'
+          ? MAX_IMPORT_BYTES
+          : isPublicBody(path)
+            ? PUBLIC_BODY_MAX_BYTES
+            : MAX_BODY_BYTES;
       const target = limit + (desc.over ? 1 : 0);
       const shell = serialise(desc.field ? setPath(sample, desc.field, MARKER) : { pad: MARKER }, asForm);
       const pad = 'a'.repeat(Math.max(0, target - (Buffer.byteLength(shell) - MARKER.length)));

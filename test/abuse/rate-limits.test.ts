@@ -41,7 +41,8 @@ describe('per-client limits shared by two API processes', () => {
         PUBLIC_POST_LIMIT_PER_CLIENT: '3',
         PUBLIC_POST_LIMIT_WINDOW_SECONDS: '60',
         SIGNUP_LIMIT_PER_ADDRESS: '2',
-        SIGNUP_LIMIT_PER_CLIENT: '4',
+        // Below PUBLIC_POST_LIMIT_PER_CLIENT, which counts sign-ups too (before their bodies are read).
+        SIGNUP_LIMIT_PER_CLIENT: '2',
       },
     });
     other = await createDeps(loadConfig(deps.env), { logger: createLogger(TEST_LOG_LEVEL, testLogDestination()) });
@@ -130,10 +131,10 @@ describe('per-client limits shared by two API processes', () => {
     const byAddress = await signup(0, 'same@example.jp', '192.0.2.3');
     expect(byAddress.status).toBe(429);
     expect(Number(byAddress.headers.get('retry-after'))).toBeGreaterThan(0);
-    // Per client (4), whatever the address.
+    // Per client (2), whatever the address.
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await signup(i, `c${i}@example.jp`, '192.0.2.50')).status);
-    expect(statuses).toEqual([202, 202, 202, 202, 429]);
+    for (let i = 0; i < 4; i++) statuses.push((await signup(i, `c${i}@example.jp`, '192.0.2.50')).status);
+    expect(statuses).toEqual([202, 202, 429, 429]);
     expect((await signup(1, 'c9@example.jp', '192.0.2.51')).status).toBe(202);
   });
 });
@@ -144,6 +145,8 @@ describe('the limits’ defaults', () => {
     expect(config.lineWebhookLimits).toEqual({ perClient: 600, windowSeconds: 60 });
     expect(config.publicPostLimits).toEqual({ perClient: 600, windowSeconds: 60 });
     expect(config.signupLimits).toEqual({ perAddress: 3, perClient: 20, windowSeconds: 3_600 });
+    // Sign-up mail per recipient domain and for the whole city, per window, whatever the addresses.
+    expect(config.signupMailCaps).toEqual({ perDomain: 200, global: 2_000 });
     expect(() => loadConfig({ LINE_WEBHOOK_LIMIT_PER_CLIENT: '0' })).toThrow(/LINE_WEBHOOK_LIMIT_PER_CLIENT/);
   });
 });

@@ -3,9 +3,10 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientAddress } from '../../src/api/client-address.ts';
+import { clientAddress, clientAddressMiddleware, createClientAddress } from '../../src/api/client-address.ts';
 import { createRateLimiter } from '../../src/api/rate-limit.ts';
 import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { sendFrom } from '../helpers/send-from.ts';
 
 describe('fixed-window rate limiter on real Redis', () => {
   const prefix = uniquePrefix('ratelimit');
@@ -50,7 +51,11 @@ describe('clientAddress over a real socket', () => {
   let base: string;
 
   beforeAll(async () => {
-    const app = new Hono().get('/', (c) => c.text(clientAddress(c)));
+    // Two deployments in one: /none trusts no proxy (the default), /proxied trusts 127.0.0.1 and 10.0.0.0/8.
+    const app = new Hono();
+    app.use('/proxied', clientAddressMiddleware(createClientAddress(['127.0.0.1', '10.0.0.0/8'])));
+    app.get('/none', (c) => c.text(clientAddress(c)));
+    app.get('/proxied', (c) => c.text(clientAddress(c)));
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
     });
@@ -60,9 +65,36 @@ describe('clientAddress over a real socket', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it('is the peer, or behind a proxy on loopback the last X-Forwarded-For entry (the one the proxy added)', async () => {
-    expect(await (await fetch(base)).text()).toBe('127.0.0.1');
-    const forwarded = await fetch(base, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' } });
-    expect(await forwarded.text()).toBe('203.0.113.9');
+  const seen = async (from: string, path: string, forwardedFor?: string) =>
+    (await sendFrom(from, `${base}${path}`, { headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} })).text;
+
+  it('with no proxy trusted, is the peer whatever X-Forwarded-For says, even from loopback', async () => {
+    expect(await seen('127.0.0.1', '/none')).toBe('127.0.0.1');
+    expect(await seen('127.0.0.1', '/none', '6.6.6.6, 203.0.113.9')).toBe('127.0.0.1');
+  });
+
+  it('from a trusted proxy, is the rightmost X-Forwarded-For entry that is not itself a trusted proxy', async () => {
+    expect(await seen('127.0.0.1', '/proxied', '6.6.6.6, 203.0.113.9')).toBe('203.0.113.9');
+    // A chain of trusted proxies (10.0.0.0/8 in front of 127.0.0.1): the first address none of them is.
+    expect(await seen('127.0.0.1', '/proxied', '6.6.6.6, 203.0.113.9, 10.1.2.3')).toBe('203.0.113.9');
+    expect(await seen('127.0.0.1', '/proxied', '2001:db8::7')).toBe('2001:db8::7');
+  });
+
+  it('from a peer that is not a trusted proxy, is the peer', async () => {
+    expect(await seen('127.0.0.2', '/proxied', '203.0.113.9')).toBe('127.0.0.2');
+  });
+
+  it('ignores what is not an IP address: the walk stops there, at the last trusted hop', async () => {
+    expect(await seen('127.0.0.1', '/proxied', 'anything-7')).toBe('127.0.0.1');
+    expect(await seen('127.0.0.1', '/proxied', '203.0.113.9, anything-7')).toBe('127.0.0.1');
+    expect(await seen('127.0.0.1', '/proxied', 'anything-7, 10.1.2.3')).toBe('10.1.2.3');
+    expect(await seen('127.0.0.1', '/proxied', '203.0.113.9:4711')).toBe('127.0.0.1');
+  });
+
+  it('in-process (no socket) reads X-Forwarded-For as a proxy’s, but only an address', async () => {
+    const app = new Hono().get('/', (c) => c.text(clientAddress(c)));
+    const of = async (xff: string) => (await app.request('/', { headers: { 'x-forwarded-for': xff } })).text();
+    expect(await of('198.51.100.7')).toBe('198.51.100.7');
+    expect(await of('anything-7')).toBe('unknown');
   });
 });

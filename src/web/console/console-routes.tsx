@@ -9,6 +9,7 @@ import { createNoticeService, type NoticeService } from '../../services/notices.
 import type { StaffRole } from '../../store/schema.ts';
 import type { SessionLifetime } from '../../store/staff-sessions.ts';
 import { isStoreUnavailable } from '../../store/store-errors.ts';
+import { consoleBackLink } from './back-link.ts';
 import { CONSOLE_SCRIPTS } from './console-assets.ts';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import { createOidcSignIn, OIDC_START_PATH } from './oidc-sign-in.tsx';
@@ -318,12 +319,7 @@ export function createConsoleRoutes(
             </p>
           </div>
           <p>
-            <a
-              href={c.req.header('referer')?.startsWith(session.origin) ? c.req.header('referer') : '/console/notices'}
-            >
-              前の画面へ戻る
-            </a>{' '}
-            <En>Go back</En>
+            <a href={consoleBackLink(c.req.header('referer'), session.origin)}>前の画面へ戻る</a> <En>Go back</En>
           </p>
         </ConsoleLayout>,
         err.status,

@@ -3,7 +3,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { hasRole } from '../../api/auth.ts';
-import type { Bilingual } from '../../api/errors.ts';
+import { ApiError, type Bilingual } from '../../api/errors.ts';
 import { CATEGORY_EN, CHANNEL_WORD, KIND_WORD, MODE_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import type { ApprovalCheck, NoticeDetail } from '../../services/notices.ts';
@@ -16,6 +16,7 @@ import { ErrorSummary, FieldError, type FormProblems, fieldAria } from './form-e
 import { StatusBadge, Words } from './notice-parts.tsx';
 import { currentRevisionOf, loadProgress, type NoticeProgress } from './notice-progress.ts';
 import { type ConsoleEnv, formField } from './session.ts';
+import { createStreamSlots, releasing, STREAMS_PER_SESSION } from './stream-slots.ts';
 
 /**
  * A notice as staff follow it: the current revision's facts, live per-channel progress
@@ -534,15 +535,35 @@ export const createNoticeDetailPage: ConsolePageModule = (ctx) => {
   const app = new Hono<ConsoleEnv>();
   const logger = ctx.deps.logger.child({ component: 'console-progress' });
   const onNotice = noticeRoutes(app, ctx.guard('author'));
+  const slots = createStreamSlots();
 
   onNotice('get', '', (c, id) => renderNoticeDetail(c, ctx, id));
 
   onNotice('get', '/events', async (c, id) => {
     // Before the stream starts, so an unknown notice is a 404 the EventSource gives up on.
     const first = await loadProgress(ctx.notices, ctx.deps.store.deliveries, id);
+    // The guard let only a signed-in session here; its CSRF token is the session's own name.
+    const release = slots.take(c.get('session')?.csrfToken ?? '');
+    if (!release) {
+      logger.info(
+        { noticeId: id, max: STREAMS_PER_SESSION },
+        'progress stream refused: the session has its streams open',
+      );
+      // A 429 ends an EventSource for good (it retries only a dropped 200): the page keeps its last counts.
+      throw new ApiError(
+        429,
+        'too_many_streams',
+        {
+          ja: `進み具合を表示している画面が多すぎます（1 つのサインインで ${STREAMS_PER_SESSION} つまで）。ほかのタブを閉じてから、この画面を再読み込みしてください。`,
+          en: `Too many pages are showing live progress (${STREAMS_PER_SESSION} per sign-in). Close other tabs, then reload this page.`,
+        },
+        { headers: { 'Retry-After': '10' } },
+      );
+    }
     return streamSSE(
       c,
-      async (stream) => {
+      // The slot is given back however the stream ends: done, closed by the browser, cut after MAX_STREAM_MS, or failed.
+      releasing(release, async (stream) => {
         const aborted = new AbortController();
         stream.onAbort(() => aborted.abort());
         const started = Date.now();
@@ -561,7 +582,7 @@ export const createNoticeDetailPage: ConsolePageModule = (ctx) => {
           if (aborted.signal.aborted) return;
           progress = (await loadProgress(ctx.notices, ctx.deps.store.deliveries, id)).progress;
         }
-      },
+      }),
       async (err) => {
         logger.error({ noticeId: id, err: { message: err.message } }, 'progress stream failed');
       },
