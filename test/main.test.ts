@@ -1,36 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { commandLineSuite } from './helpers/command-line.ts';
 import { type HibikiProcess, startHibiki } from './helpers/process.ts';
-import { cleanupPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.ts';
 import { waitUntil } from './helpers/wait.ts';
 
 /** The `hibiki` command as people run it: its own process, started from another directory. */
 describe('the hibiki command', () => {
-  let dir: string;
-  let env: Record<string, string>;
-  const run = async (args: string[]) => {
-    const p = startHibiki(args, env, { cwd: dir });
-    const code = await p.exited;
-    return { code, output: p.output() };
-  };
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hibiki-cli-'));
-    env = {
-      DATABASE_URL: `sqlite:${join(dir, 'hibiki.db')}`,
-      REDIS_URL,
-      QUEUE_PREFIX: uniquePrefix('hibiki-cli'),
-      OUTBOX_DIR: join(dir, 'outbox'),
-      LOG_LEVEL: 'warn',
-    };
-  });
-  afterAll(async () => {
-    await cleanupPrefix(env.QUEUE_PREFIX as string);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const cli = commandLineSuite('hibiki-cli');
+  const { run } = cli;
 
   it('migrates, then finds nothing more to do', async () => {
     expect(await run(['migrate'])).toMatchObject({ code: 0, output: expect.stringContaining('Applied: 0001_initial') });
@@ -54,7 +33,7 @@ describe('the hibiki command', () => {
   }, 90_000);
 
   it('stops on a bad setting with one line naming the variable', async () => {
-    const p = startHibiki('serve', { ...env, CITY_CODE: '432106' }, { cwd: dir });
+    const p = startHibiki('serve', { ...cli.env, CITY_CODE: '432106' }, { cwd: cli.dir });
     expect(await p.exited).toBe(1);
     const lines = p.output().trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -62,10 +41,10 @@ describe('the hibiki command', () => {
   });
 
   it('stops on a broken notice template with one line naming the file and the setting', async () => {
-    const templates = join(dir, 'templates');
+    const templates = join(cli.dir, 'templates');
     mkdirSync(templates);
     writeFileSync(join(templates, 'broken.json'), '{ "id": "broken", ');
-    const p = startHibiki('serve', { ...env, NOTICE_TEMPLATES_DIR: templates }, { cwd: dir });
+    const p = startHibiki('serve', { ...cli.env, NOTICE_TEMPLATES_DIR: templates }, { cwd: cli.dir });
     expect(await p.exited).toBe(1);
     const lines = p.output().trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -82,7 +61,11 @@ describe('the hibiki command', () => {
 
   it('serves pages rendered with hono/jsx and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const server: HibikiProcess = startHibiki('all', { ...env, PORT: String(port), HOST: '127.0.0.1' }, { cwd: dir });
+    const server: HibikiProcess = startHibiki(
+      'all',
+      { ...cli.env, PORT: String(port), HOST: '127.0.0.1' },
+      { cwd: cli.dir },
+    );
     try {
       const base = `http://127.0.0.1:${port}`;
       await waitUntil('the API', async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, 20_000, 100);
@@ -101,8 +84,8 @@ describe('the hibiki command', () => {
     const adminPort = await freePort();
     const server: HibikiProcess = startHibiki(
       'serve',
-      { ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) },
-      { cwd: dir },
+      { ...cli.env, PORT: String(port), HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) },
+      { cwd: cli.dir },
     );
     try {
       const pub = `http://127.0.0.1:${port}`;

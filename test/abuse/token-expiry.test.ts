@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type ErrorJson, type Harness } from '../api/harness.ts';
+import { commandLineSuite } from '../helpers/command-line.ts';
 import { consoleClient, signedInConsole } from '../helpers/console.ts';
-import { startHibiki } from '../helpers/process.ts';
-import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 const DAY = 86_400_000;
 
@@ -108,28 +104,8 @@ describe('a token expiry from the console', () => {
 });
 
 describe('hibiki token create --expires-in / --expires', () => {
-  let dir: string;
-  let env: Record<string, string>;
-  const run = async (args: string[]) => {
-    const p = startHibiki(args, env, { cwd: dir });
-    const code = await p.exited;
-    return { code, output: p.output() };
-  };
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hibiki-token-expiry-'));
-    env = {
-      DATABASE_URL: `sqlite:${join(dir, 'hibiki.db')}`,
-      REDIS_URL,
-      QUEUE_PREFIX: uniquePrefix('hibiki-token-expiry'),
-      OUTBOX_DIR: join(dir, 'outbox'),
-      LOG_LEVEL: 'warn',
-    };
-  });
-  afterAll(async () => {
-    await cleanupPrefix(env.QUEUE_PREFIX as string);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const cli = commandLineSuite('hibiki-token-expiry');
+  const { run } = cli;
 
   it('stores the expiry, lists it, and refuses a bad or past one naming the flag', async () => {
     const before = Date.now();

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type ErrorJson, type Harness } from '../api/harness.ts';
+import { commandLineSuite } from '../helpers/command-line.ts';
 import { signedInConsole } from '../helpers/console.ts';
-import { startHibiki } from '../helpers/process.ts';
-import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
 /**
  * Finding 15: approvals and the audit log name people by their token's name, so a name must
@@ -98,28 +94,8 @@ describe('token names through the console', () => {
 });
 
 describe('token names through hibiki token create', () => {
-  let dir: string;
-  let env: Record<string, string>;
-  const run = async (args: string[]) => {
-    const p = startHibiki(args, env, { cwd: dir });
-    const code = await p.exited;
-    return { code, output: p.output() };
-  };
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hibiki-token-names-'));
-    env = {
-      DATABASE_URL: `sqlite:${join(dir, 'hibiki.db')}`,
-      REDIS_URL,
-      QUEUE_PREFIX: uniquePrefix('hibiki-token-names'),
-      OUTBOX_DIR: join(dir, 'outbox'),
-      LOG_LEVEL: 'warn',
-    };
-  });
-  afterAll(async () => {
-    await cleanupPrefix(env.QUEUE_PREFIX as string);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const cli = commandLineSuite('hibiki-token-names');
+  const { run } = cli;
 
   it('refuses a name with a line break or a bidi override, and a duplicate name, saying which flag', async () => {
     const newline = await run(['token', 'create', '--role', 'admin', '--name', 'yamada\n2  admin  active']);
