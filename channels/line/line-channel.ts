@@ -3,6 +3,7 @@ import type { messagingApi } from '@line/bot-sdk';
 import type { Logger } from 'pino';
 import type { NoticeView } from '../../src/domain/notice.ts';
 import { reportResult } from '../report.ts';
+import { deadline } from '../shared/deadline.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { createLineHttp, type LineHttpAnswer, lineHttpOverFetch } from './line-http.ts';
 import { LINE_LIMITS, type LineRendered, renderLineMessages } from './line-message.ts';
@@ -83,8 +84,8 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
     what: string,
     init: { body?: unknown; retryKey?: string; signal?: AbortSignal } = {},
   ): Promise<LineAnswer> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const limit = deadline(timeoutMs, init.signal);
+    const { signal } = limit;
     const headers: Record<string, string> = { authorization: `Bearer ${options.channelAccessToken}` };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     if (init.retryKey) headers['x-line-retry-key'] = init.retryKey;
@@ -106,7 +107,7 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
       if (init.signal?.aborted) {
         throw new ChannelError('line', 'retryable', `${what} was interrupted (the worker is stopping)`, { cause });
       }
-      if (timeout.aborted) {
+      if (limit.timedOut) {
         // LINE may have accepted it: the retry carries the same X-Line-Retry-Key, so nobody gets it twice.
         throw new ChannelError('line', 'provider-down', `LINE did not answer ${what} within ${timeoutMs} ms`, {
           cause,
@@ -123,6 +124,8 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
         `cannot reach LINE at ${new URL(baseUrl).host} for ${what} (${code}): check the network and LINE_API_BASE_URL`,
         { cause },
       );
+    } finally {
+      limit.clear();
     }
   }
 

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { type AddressPolicy, bareHost, createAddressPolicy, hostRefusal, type InternalKind } from './address-policy.ts';
+import { deadline } from './deadline.ts';
 
 /**
  * The one way a channel sends HTTP. Every connection it opens is checked against the
@@ -165,11 +166,10 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
     const secure = target.protocol === 'https:';
     const maxBody = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const agent = init.agent ? guardAgent(init.agent, policy, options.resolve) : secure ? own.https : own.http;
-    const signals = [init.signal, init.timeoutMs === undefined ? undefined : AbortSignal.timeout(init.timeoutMs)];
-    const present = signals.filter((s): s is AbortSignal => s !== undefined);
-    const signal = present.length === 0 ? undefined : present.length === 1 ? present[0] : AbortSignal.any(present);
+    const limit = init.timeoutMs === undefined ? undefined : deadline(init.timeoutMs, init.signal);
+    const signal = limit?.signal ?? init.signal;
 
-    return new Promise<Response>((resolve, reject) => {
+    const answered = new Promise<Response>((resolve, reject) => {
       const request = (secure ? https : http).request(
         {
           protocol: target.protocol,
@@ -233,6 +233,7 @@ export function createOutboundHttp(options: OutboundOptions = {}): OutboundHttp 
       request.on('error', reject);
       request.end(init.body ?? undefined);
     });
+    return limit ? answered.finally(() => limit.clear()) : answered;
   }
 
   return {

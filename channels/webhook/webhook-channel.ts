@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { logBatch, reportResult } from '../report.ts';
+import { deadline } from '../shared/deadline.ts';
 import {
   createOutboundHttp,
   describeOutboundFailure,
@@ -96,7 +97,7 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
 
     const id = webhookId(ctx.deliveryKey, deliveryId);
     const timestamp = Math.floor(now().getTime() / 1000);
-    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const limit = deadline(options.timeoutMs, ctx.signal);
     let response: Response;
     try {
       response = await doFetch(recipient.address, {
@@ -110,13 +111,13 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
         },
         body: payload.body,
         redirect: 'manual',
-        signal: AbortSignal.any([ctx.signal, timeout]),
+        signal: limit.signal,
       });
     } catch (err) {
       // A timeout reads as a refused or reset connection on purpose (describeOutboundFailure).
       const failure = describeOutboundFailure(err, host, ctx.signal.aborted);
       logger.debug(
-        { deliveryId, host, code: timeout.aborted ? 'TIMEOUT' : failure.code, kind: failure.kind },
+        { deliveryId, host, code: limit.timedOut ? 'TIMEOUT' : failure.code, kind: failure.kind },
         'webhook request got no answer',
       );
       // An address the policy refuses will be refused again: that is no reason to try 8 times.
@@ -124,6 +125,9 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       return failure.kind === 'address-refused'
         ? failed(failure.reason)
         : retry(failure.reason, undefined, !ctx.signal.aborted);
+    } finally {
+      // The outbound layer has read the whole answer by now: nothing is left for the limit to cut.
+      limit.clear();
     }
 
     const { status } = response;

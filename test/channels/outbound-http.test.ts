@@ -1,5 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cidrProblem, createAddressPolicy, hostRefusal } from '../../channels/shared/address-policy.ts';
 import {
@@ -107,6 +110,9 @@ describe('outbound HTTP layer', () => {
       if (req.url === '/big') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('x'.repeat(1024 * 1024));
+      } else if (req.url === '/never') {
+        // Read and never answered: a provider that hangs.
+        req.resume();
       } else if (req.url === '/empty') {
         res.writeHead(204).end();
       } else {
@@ -145,6 +151,36 @@ describe('outbound HTTP layer', () => {
       expect(describeOutboundFailure(err, '127.0.0.1').reason).toMatch(
         /^宛先は内部アドレス（ループバック）のため送信しません \/ address not allowed: 127\.0\.0\.1 is a loopback address/,
       );
+    } finally {
+      outbound.close();
+    }
+  });
+  it('gives up on a receiver that never answers at timeoutMs, however often memory is collected meanwhile', async () => {
+    // A garbage collection took AbortSignal.timeout away inside AbortSignal.any (nodejs/node#57736),
+    // and a batch then waited for ever on a push service that had stopped answering.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const outbound = createOutboundHttp({ allow: ['127.0.0.1/32'] });
+    const parent = new AbortController();
+    try {
+      const started = Date.now();
+      const sent = outbound
+        .fetch(`${origin}/never`, { method: 'POST', body: '{}', timeoutMs: 300, signal: parent.signal })
+        .then(
+          () => 'answered',
+          (err: { name?: string }) => err.name,
+        );
+      let outcome: string | undefined;
+      void sent.then((o) => {
+        outcome = o;
+      });
+      while (outcome === undefined && Date.now() - started < 3_000) {
+        gc();
+        await sleep(20);
+      }
+      // node:http ends an aborted request with an AbortError, whatever the signal's reason.
+      expect(outcome, 'the request ended by its time limit, not left waiting').toBe('AbortError');
+      expect(parent.signal.aborted).toBe(false);
     } finally {
       outbound.close();
     }
