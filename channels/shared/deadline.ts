@@ -13,31 +13,29 @@ export interface Deadline {
   readonly signal: AbortSignal;
   /** The limit itself ran out (not the parent). */
   readonly timedOut: boolean;
-  /** Stops the timer and lets go of the parent; call it when the request has ended. */
+  /** Stops the timer; call it when the request has ended. */
   clear(): void;
 }
 
 export function deadline(ms: number, parent?: AbortSignal): Deadline {
   const controller = new AbortController();
   let timedOut = false;
-  const onParentAbort = () => controller.abort(parent?.reason);
-  // The timer's callback closes over the controller: the signal lives as long as the timer.
+  // The timer's callback closes over the controller: its signal lives as long as the timer.
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
   }, ms);
   // A pending request keeps the process alive already; the timer alone should not.
   timer.unref?.();
-  if (parent?.aborted) onParentAbort();
-  else parent?.addEventListener('abort', onParentAbort, { once: true });
   return {
-    signal: controller.signal,
+    // A composite, not a listener on the parent: twenty requests of one batch in flight
+    // would otherwise pile twenty listeners on the batch's signal.
+    signal: parent ? AbortSignal.any([parent, controller.signal]) : controller.signal,
     get timedOut() {
       return timedOut;
     },
     clear() {
       clearTimeout(timer);
-      parent?.removeEventListener('abort', onParentAbort);
     },
   };
 }
