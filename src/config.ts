@@ -521,7 +521,7 @@ function toConfig(env: z.infer<typeof Env>) {
     /** ms a delivery waits out its provider being down (DELIVERY_GIVE_UP_AFTER). */
     giveUpAfterMs: env.DELIVERY_GIVE_UP_AFTER,
     // — limits —
-    /** Reverse proxies whose X-Forwarded-For names the client (src/api/client-address.ts). */
+    /** Reverse proxies whose X-Forwarded-For names the client (src/http/client-address.ts). */
     trustedProxies: env.TRUSTED_PROXIES,
     /** Caps on sign-up mail per recipient domain and for the whole city, per signupLimits.windowSeconds. */
     signupMailCaps: { perDomain: env.SIGNUP_LIMIT_PER_DOMAIN, global: env.SIGNUP_LIMIT_GLOBAL },

@@ -5,13 +5,13 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
+import type { StaffRole } from './domain/staff.ts';
 import { startListeners } from './http/listen.ts';
 import { createLogger } from './logger.ts';
 import { parseExpiresIn, prepareToken, unprintableName } from './services/tokens.ts';
 import { createAuditRepo } from './store/audit.ts';
 import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
-import type { StaffRole } from './store/schema.ts';
 import { createTokenRepo } from './store/tokens.ts';
 
 const USAGE = `Usage: hibiki <command>

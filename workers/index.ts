@@ -1,9 +1,9 @@
 import type { Worker } from 'bullmq';
 import { createChannelRegistry } from '../channels/registry.ts';
 import type { Deps } from '../src/deps.ts';
-import { startLostJobSweeper } from '../src/queue/lost-job-sweeper.ts';
 import { createDeliverWorkers } from './deliver.ts';
 import { createDispatchWorker } from './dispatch.ts';
+import { startLostJobSweeper } from './lost-job-sweeper.ts';
 
 export interface RunningWorkers {
   workers: Worker[];

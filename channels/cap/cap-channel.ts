@@ -9,7 +9,7 @@ export interface CapChannelDeps {
 
 /**
  * The CAP 1.2 feed as a channel: "sending" archives the message, which the public feed
- * (src/api/feeds.ts) then serves to aggregators. One public post per notice revision.
+ * (src/feeds/feeds.ts) then serves to aggregators. One public post per notice revision.
  */
 export function createCapChannel(options: CapOptions, deps: CapChannelDeps): Channel<CapMessage> {
   return {

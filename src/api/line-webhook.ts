@@ -3,10 +3,10 @@ import { type Context, Hono } from 'hono';
 import type { Deps } from '../deps.ts';
 import type { Topic } from '../domain/catalogue.ts';
 import type { Locale } from '../domain/notice.ts';
+import { publicPostLimit } from '../http/public-post-limit.ts';
+import { createRateLimiter } from '../http/rate-limit.ts';
 import type { LineChoices } from '../store/line-contacts.ts';
 import { createLineEventReplays } from './line-event-replays.ts';
-import { publicPostLimit } from './public-post-limit.ts';
-import { createRateLimiter } from './rate-limit.ts';
 
 /** Sends a reply to a webhook event through LINE's reply endpoint. */
 export type LineReply = (replyToken: string, messages: messagingApi.Message[]) => Promise<void>;

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { DERIVED_STATUSES } from '../domain/labels.ts';
 import type { Links } from '../domain/links.ts';
 import { CATEGORIES, CHANNEL_IDS, MODES, SEVERITIES } from '../domain/notice.ts';
+import { requireRole } from '../http/auth.ts';
 import {
   type ApprovalResult,
   type ApprovalState,
@@ -17,7 +18,6 @@ import {
 import type { Notice } from '../store/notices.ts';
 import type { ProposedRevision } from '../store/proposed-revisions.ts';
 import type { TokenRepo } from '../store/tokens.ts';
-import { requireRole } from './auth.ts';
 import { AreaCode } from './fields.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { LOCALES } from '../domain/notice.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { ApiError, ErrorBody } from '../http/errors.ts';
 import type { ResidentService } from '../services/residents.ts';
-import { clientAddress } from './client-address.ts';
-import { ApiError, ErrorBody } from './errors.ts';
 import { createRouter, errorResponses } from './router.ts';
 
 export interface PublicSubscriptionDeps {

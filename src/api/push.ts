@@ -7,15 +7,15 @@ import {
   pushEndpointProblem,
   pushHostOf,
 } from '../../channels/webpush/endpoint-policy.ts';
+import type { FieldErrors } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { LOCALES } from '../domain/notice.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { ApiError } from '../http/errors.ts';
+import type { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../logger.ts';
 import type { PushSubscriptionRepo } from '../store/push-subscriptions.ts';
-import { clientAddress } from './client-address.ts';
-import { ApiError, type FieldErrors } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
 import { createRouter, errorResponses } from './router.ts';
-
 export interface PushRoutesDeps {
   subscriptions: Pick<PushSubscriptionRepo, 'subscribe' | 'unsubscribe' | 'choices'>;
   catalogue: Catalogue;

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from './auth.ts';
-import { ErrorBody, validationHook } from './errors.ts';
+import type { AppEnv } from '../http/auth.ts';
+import { ErrorBody, validationHook } from '../http/errors.ts';
 
 /** A sub-app whose zod failures become our 400 body. */
 export function createRouter(): OpenAPIHono<AppEnv> {

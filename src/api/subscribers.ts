@@ -1,25 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { bodyLimit } from 'hono/body-limit';
+import type { Bilingual } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { LOCALES, type Locale } from '../domain/notice.ts';
+import { requireRole } from '../http/auth.ts';
+import { ApiError, errorResponse, payloadTooLarge, unsupportedMediaType, zodFieldErrors } from '../http/errors.ts';
 import type { ResidentService, SignupRequest } from '../services/residents.ts';
 import type { AuditRepo } from '../store/audit.ts';
 import type { MailListRow, SubscriberRepo } from '../store/subscribers.ts';
 import type { TokenRepo } from '../store/tokens.ts';
-import { requireRole } from './auth.ts';
 import { csvCellValue, csvLine } from './csv-cells.ts';
-import {
-  ApiError,
-  type Bilingual,
-  errorResponse,
-  payloadTooLarge,
-  unsupportedMediaType,
-  zodFieldErrors,
-} from './errors.ts';
 import { AreaCode } from './fields.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
-
 /** 50,000 rows of an old mail list; at ~100 bytes a row that is well over the API's usual 1 MiB. */
 export const MAX_IMPORT_ROWS = 50_000;
 export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;

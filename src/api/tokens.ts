@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createTokenService, STAFF_ROLES, TOKEN_NAME_MAX } from '../services/tokens.ts';
+import { STAFF_ROLES } from '../domain/staff.ts';
+import { requireRole } from '../http/auth.ts';
+import { createTokenService, TOKEN_NAME_MAX } from '../services/tokens.ts';
 import type { AuditRepo } from '../store/audit.ts';
 import type { TokenRepo } from '../store/tokens.ts';
-import { requireRole } from './auth.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 
 const Role = z.enum(STAFF_ROLES);

@@ -2,8 +2,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { createAddressPolicy } from '../../channels/shared/address-policy.ts';
 import { hostOf, webhookAllow, webhookUrlProblem } from '../../channels/webhook/url-policy.ts';
 import type { Config } from '../config.ts';
+import type { FieldErrors } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { SEVERITIES } from '../domain/notice.ts';
+import { requireRole } from '../http/auth.ts';
+import { ApiError, notFoundError } from '../http/errors.ts';
 import type { AuditRepo } from '../store/audit.ts';
 import type { TokenRepo } from '../store/tokens.ts';
 import {
@@ -12,8 +15,6 @@ import {
   type WebhookEndpointRepo,
   WebhookUrlTakenError,
 } from '../store/webhook-endpoints.ts';
-import { requireRole } from './auth.ts';
-import { ApiError, type FieldErrors, notFoundError } from './errors.ts';
 import { AreaCode } from './fields.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 

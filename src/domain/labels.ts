@@ -1,6 +1,8 @@
 import type { DerivedStatus } from '../services/notices.ts';
-import type { ApprovalDecision } from '../store/schema.ts';
+
 import type { Category, ChannelId, Locale, Mode, RevisionKind, Severity } from './notice.ts';
+
+import type { ApprovalDecision } from './statuses.ts';
 
 /**
  * How a notice and its states read on every channel and page, in one place, so residents

@@ -1,6 +1,5 @@
-import type { Bilingual, FieldErrors } from '../api/errors.ts';
+import type { Bilingual, FieldErrors } from './bilingual.ts';
 import type { Category, Locale, Severity } from './notice.ts';
-
 /**
  * Fixed notice templates that staff pick and fill in on the console, as J-ALERT operators
  * do: the wording is agreed beforehand, staff supply only the areas, times and facts.

@@ -1,6 +1,6 @@
-import type { NoticeStatus } from '../store/schema.ts';
 import type { Revision } from './revision.ts';
 
+import type { NoticeStatus } from './statuses.ts';
 /** A notice in these states has not been approved: nobody outside city hall may read it yet. */
 export const UNAPPROVED_STATUSES = ['pending_approval', 'returned'] as const satisfies readonly NoticeStatus[];
 

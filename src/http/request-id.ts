@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../api/auth.ts';
+import type { AppEnv } from './auth.ts';
 
 /**
  * A request id the server makes for every request, sent back as X-Request-Id so a member of

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { notFound } from '../api/errors.ts';
+import { notFound } from './errors.ts';
 
 /**
  * Which routes a listener answers. `all` is one listener for everything (ADMIN_PORT unset).

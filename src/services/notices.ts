@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
-import { forbidden, hasRole } from '../api/auth.ts';
-import { ApiError, type Bilingual, type FieldErrors, notFoundError } from '../api/errors.ts';
 import type { Deps } from '../deps.ts';
+import type { Bilingual, FieldErrors } from '../domain/bilingual.ts';
 import { newId } from '../domain/ids.ts';
 import type { Category, ChannelId, Locale, Mode, Severity } from '../domain/notice.ts';
 import { toNoticeView } from '../domain/notice-view.ts';
 import { UNAPPROVED_STATUSES } from '../domain/public-revisions.ts';
 import { capIdentifierFor, type Revision } from '../domain/revision.ts';
 import { severityToPriority } from '../domain/severity.ts';
+import { hasRole, type StaffIdentity } from '../domain/staff.ts';
+import type { ApprovalDecision, DeliveryStatus, NoticeStatus } from '../domain/statuses.ts';
+import { forbidden } from '../http/auth.ts';
+import { ApiError, notFoundError } from '../http/errors.ts';
 import { dispatchJobId } from '../queue/names.ts';
 import type { ApprovalStep } from '../store/approvals.ts';
 import type { DeliveryRow } from '../store/deliveries.ts';
 import type { Notice, RevisionInput } from '../store/notices.ts';
 import type { ProposedRevision } from '../store/proposed-revisions.ts';
-import type { ApprovalDecision, DeliveryStatus, NoticeStatus } from '../store/schema.ts';
-import type { StaffIdentity } from '../store/tokens.ts';
-
 /** A new notice as staff write it; optional fields take the defaults below. */
 export interface NoticeInput {
   title: string;

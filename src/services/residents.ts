@@ -6,13 +6,13 @@ import {
   type TransactionalMailer,
   type TransactionalSend,
 } from '../../channels/mail/transactional.ts';
-import { ApiError, type FieldErrors } from '../api/errors.ts';
-import { createRateLimiter, type RateLimiter } from '../api/rate-limit.ts';
 import type { Deps } from '../deps.ts';
+import type { FieldErrors } from '../domain/bilingual.ts';
 import { mailboxKey, mailDomainOf } from '../domain/mailbox.ts';
 import { LOCALES, type Locale } from '../domain/notice.ts';
+import { ApiError } from '../http/errors.ts';
+import { createRateLimiter, type RateLimiter } from '../http/rate-limit.ts';
 import type { ResidentChoices, ResidentSubscription } from '../store/resident-subscriptions.ts';
-
 /**
  * Residents signing themselves up for mail, confirming, changing their choices and
  * leaving. Nothing here tells a caller whether an address is known: every request for an

@@ -1,10 +1,8 @@
-import { ApiError, type Bilingual, type FieldErrors, notFoundError } from '../api/errors.ts';
+import type { Bilingual, FieldErrors } from '../domain/bilingual.ts';
+import { STAFF_ROLES, type StaffIdentity, type StaffRole } from '../domain/staff.ts';
+import { ApiError, notFoundError } from '../http/errors.ts';
 import type { AuditRepo } from '../store/audit.ts';
-import type { StaffRole } from '../store/schema.ts';
-import type { StaffIdentity, StaffToken, TokenRepo } from '../store/tokens.ts';
-
-export const STAFF_ROLES = ['author', 'approver', 'admin'] as const satisfies readonly StaffRole[];
-
+import type { StaffToken, TokenRepo } from '../store/tokens.ts';
 /** Long enough for a section and a person's name; short enough for a table cell and a log line. */
 export const TOKEN_NAME_MAX = 100;
 

@@ -1,9 +1,9 @@
 import type { Selectable } from 'kysely';
+import type { StaffIdentity } from '../domain/staff.ts';
+import type { ApprovalDecision } from '../domain/statuses.ts';
 import type { Db } from './db.ts';
-import type { ApprovalDecision, NoticeApprovalsTable } from './schema.ts';
+import type { NoticeApprovalsTable } from './schema.ts';
 import { fromIso, toIso } from './time.ts';
-import type { StaffIdentity } from './tokens.ts';
-
 /** One step of a notice's approval: a submission, an approval, or a return for changes. */
 export interface ApprovalStep {
   id: number;

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** Where the action being done came from: set once per HTTP request, read by the audit log. */
 export interface AuditOrigin {
-  /** The client's address as src/api/client-address.ts derives it. */
+  /** The client's address as src/http/client-address.ts derives it. */
   clientAddress: string;
 }
 

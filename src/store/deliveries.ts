@@ -1,9 +1,8 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { ChannelId, Locale } from '../domain/notice.ts';
+import type { DeliveryStatus } from '../domain/statuses.ts';
 import type { Db } from './db.ts';
-import type { DeliveryStatus } from './schema.ts';
 import { fromIsoOrNull, toIso } from './time.ts';
-
 export interface NewDelivery {
   noticeId: string;
   revision: number;

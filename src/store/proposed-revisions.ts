@@ -1,10 +1,9 @@
 import type { Selectable } from 'kysely';
+import type { StaffIdentity } from '../domain/staff.ts';
 import type { Db } from './db.ts';
 import type { RevisionInput } from './notices.ts';
 import type { ProposedRevisionsTable } from './schema.ts';
 import { fromIso, fromIsoOrNull, toIso } from './time.ts';
-import type { StaffIdentity } from './tokens.ts';
-
 /**
  * A correction or cancellation of a notice that went out, held until approvers let it go.
  * It is kept apart from the revisions table on purpose: every row there was sent (or is

@@ -1,11 +1,11 @@
 import type { ExpressionBuilder } from 'kysely';
 import { publicRevisions, UNAPPROVED_STATUSES } from '../domain/public-revisions.ts';
 import type { Revision } from '../domain/revision.ts';
+import type { ApprovalDecision } from '../domain/statuses.ts';
 import { toRevision } from './notices.ts';
-import type { ApprovalDecision, Database } from './schema.ts';
+import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
 import { fromIso } from './time.ts';
-
 /**
  * What the residents' public pages and the notices feed read: only what residents may see
  * (approved, due, not withdrawn before its time). Times are ISO-8601 UTC text of one width

@@ -1,5 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { Category, ChannelId, Locale, Mode, RevisionKind, Severity } from '../domain/notice.ts';
+import type { StaffRole } from '../domain/staff.ts';
+import type { ApprovalDecision, DeliveryStatus, NoticeStatus } from '../domain/statuses.ts';
 
 /**
  * Table types shared by SQLite and PostgreSQL. Times are ISO-8601 UTC text and booleans
@@ -35,8 +37,6 @@ export interface ProposedRevisionsTable {
   proposed_token_id: number;
   proposed_at: string;
 }
-
-export type ApprovalDecision = 'submitted' | 'approved' | 'returned';
 
 /** Each step of an emergency notice's approval, in order; the audit log has them too. */
 export interface NoticeApprovalsTable {
@@ -91,13 +91,6 @@ export interface WebhookEndpointsTable {
   created_at: string;
   updated_at: string;
 }
-
-/**
- * pending_approval: an emergency (or a notice staff chose to have checked) waits for approvers;
- * returned: an approver sent it back with a comment, for its author to change and submit again.
- * Neither has reached the queue.
- */
-export type NoticeStatus = 'pending_approval' | 'returned' | 'scheduled' | 'queued' | 'dispatched' | 'cancelled';
 
 export interface NoticesTable {
   id: string;
@@ -161,8 +154,6 @@ export interface ContactsTable {
   updated_at: string;
 }
 
-export type DeliveryStatus = 'queued' | 'sent' | 'failed' | 'skipped';
-
 export interface DeliveriesTable {
   id: Generated<number>;
   notice_id: string;
@@ -191,8 +182,6 @@ export interface CapMessagesTable {
   xml: string;
   created_at: string;
 }
-
-export type StaffRole = 'author' | 'approver' | 'admin';
 
 export interface StaffTokensTable {
   id: Generated<number>;

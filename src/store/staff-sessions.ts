@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { StaffIdentity } from '../domain/staff.ts';
 import type { Db } from './db.ts';
 import { toIso } from './time.ts';
-import { hashToken, type StaffIdentity } from './tokens.ts';
-
+import { hashToken } from './tokens.ts';
 export interface ConsoleSession {
   identity: StaffIdentity;
   /** The synchroniser token every console form carries. */

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { StaffIdentity, StaffRole } from '../domain/staff.ts';
 import type { Db } from './db.ts';
-import type { StaffRole } from './schema.ts';
 import { toIso } from './time.ts';
-
 export interface StaffToken {
   id: number;
   name: string;
@@ -14,12 +13,6 @@ export interface StaffToken {
   expiresAt: string | null;
   /** 'oidc': a person who signs in through the city's identity provider, not a bearer token. */
   kind: 'token' | 'oidc';
-}
-
-export interface StaffIdentity {
-  tokenId: number;
-  name: string;
-  role: StaffRole;
 }
 
 /** Why a bearer token was not taken: unknown or revoked, or past its expiry. */

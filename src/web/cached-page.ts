@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { raw } from 'hono/html';
 import type { FC } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isNotModified, sha256 } from '../api/feeds.ts';
+import { isNotModified, sha256 } from '../feeds/feeds.ts';
 import { sendPage } from './layout.tsx';
 
 /**

@@ -1,7 +1,8 @@
 import { type Context, Hono } from 'hono';
-import { clientAddress } from '../api/client-address.ts';
-import { ApiError, type FieldErrors } from '../api/errors.ts';
+import type { FieldErrors } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { ApiError } from '../http/errors.ts';
 import type { ResidentView } from '../services/residents.ts';
 import { En } from './layout.tsx';
 import {

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import type { Child, FC } from 'hono/jsx';
-import { createNoticesFeedRoutes } from '../api/notices-feed.ts';
 import type { Deps } from '../deps.ts';
 import { KIND_WORD, SEVERITY_WORD } from '../domain/labels.ts';
 import type { Revision } from '../domain/revision.ts';
 import { changedFields, type PublicField } from '../domain/revision-changes.ts';
+import { createNoticesFeedRoutes } from '../feeds/notices-feed.ts';
 import { createPublicNoticeQuery } from '../store/public-notices.ts';
 import { sendCachedPage } from './cached-page.ts';
 import { En, formatJst, formatJstEn, Layout, sendPage } from './layout.tsx';

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { raw } from 'hono/html';
 import type { Child, FC } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Bilingual, FieldErrors } from '../api/errors.ts';
+import type { Bilingual, FieldErrors } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Locale } from '../domain/notice.ts';
 import { En, Layout, sendPage } from './layout.tsx';

@@ -1,8 +1,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../api/auth.ts';
 import { createPublicSubscriptionRoutes } from '../api/public-subscriptions.ts';
 import { createRouter } from '../api/router.ts';
 import type { Deps } from '../deps.ts';
+import type { AppEnv } from '../http/auth.ts';
 import { createResidentService, type ResidentService } from '../services/residents.ts';
 import { createManagePageRoutes } from './manage-page.tsx';
 import type { ResidentPageDeps } from './subscribe-page.tsx';

@@ -1,8 +1,9 @@
 import { type Context, Hono } from 'hono';
-import { clientAddress } from '../api/client-address.ts';
-import { ApiError, type FieldErrors } from '../api/errors.ts';
 import type { Config } from '../config.ts';
+import type { FieldErrors } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { ApiError } from '../http/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ResidentService, ResidentView } from '../services/residents.ts';
 import { En } from './layout.tsx';
@@ -20,7 +21,6 @@ import {
   sendResidentPage,
   single,
 } from './resident-forms.tsx';
-
 /** What the sign-up and manage pages need. */
 export interface ResidentPageDeps {
   residents: ResidentService;

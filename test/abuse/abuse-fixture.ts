@@ -1,11 +1,10 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import type { StaffRole } from '../../src/store/schema.ts';
+import type { StaffRole } from '../../src/domain/staff.ts';
 import { type LineFake, startLineFake } from '../fakes/line-api.ts';
 import { type ConsoleClient, signedInConsole } from '../helpers/console.ts';
 import type { StoreKind } from '../helpers/db.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
-
 /** The site the console and resident forms are served from (PUBLIC_BASE_URL in test deps). */
 export const ORIGIN = 'https://hibiki.example.jp';
 

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StaffRole } from '../../src/store/schema.ts';
+import type { StaffRole } from '../../src/domain/staff.ts';
 import { formToken } from '../../src/web/resident-forms.tsx';
 import { formBody, signedInConsole } from '../helpers/console.ts';
 import {

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { isPublicBody, PUBLIC_BODY_MAX_BYTES } from '../../src/api/public-bodies.ts';
 import { MAX_IMPORT_BYTES } from '../../src/api/subscribers.ts';
 import { MAX_BODY_BYTES } from '../../src/app.ts';
+import { isPublicBody, PUBLIC_BODY_MAX_BYTES } from '../../src/http/public-bodies.ts';
 import { type AbuseFixture, LINE_SECRET, nonStaffCredentials, ORIGIN, sessionCookie } from './abuse-fixture.ts';
 import type { FuzzRoute } from './fuzz-routes.ts';
 

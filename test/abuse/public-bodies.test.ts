@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_UNKNOWN_KEYS_NAMED } from '../../src/api/errors.ts';
+import { MAX_UNKNOWN_KEYS_NAMED } from '../../src/http/errors.ts';
 import { type HttpApp, startHttpApp } from '../helpers/http-app.ts';
 import { sendFrom } from '../helpers/send-from.ts';
 

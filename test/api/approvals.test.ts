@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StaffRole } from '../../src/domain/staff.ts';
 import { dispatchJobId } from '../../src/queue/names.ts';
-import type { StaffRole } from '../../src/store/schema.ts';
 import { type RunningWorkers, startWorkers } from '../../workers/index.ts';
 import { STORE_KINDS } from '../helpers/db.ts';
 import { waitUntil } from '../helpers/wait.ts';

@@ -1,8 +1,7 @@
 import { createApp } from '../../src/app.ts';
-import type { StaffRole } from '../../src/store/schema.ts';
+import type { StaffRole } from '../../src/domain/staff.ts';
 import type { StoreKind } from '../helpers/db.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
-
 export interface Harness {
   deps: TestDeps;
   app: ReturnType<typeof createApp>;

@@ -1,12 +1,12 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppEnv } from '../../src/api/auth.ts';
-import { createErrorHandler, notFound, validationHook } from '../../src/api/errors.ts';
 import { createWebhookRoutes } from '../../src/api/webhooks.ts';
 import { defaultCatalogue } from '../../src/domain/catalogue.ts';
+import type { StaffRole } from '../../src/domain/staff.ts';
+import type { AppEnv } from '../../src/http/auth.ts';
+import { createErrorHandler, notFound, validationHook } from '../../src/http/errors.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { StaffRole } from '../../src/store/schema.ts';
 import { createStore, type Store } from '../../src/store/store.ts';
 import { createWebhookEndpointRepo, type WebhookEndpointRepo } from '../../src/store/webhook-endpoints.ts';
 import { createTestDb, type TestDb } from '../helpers/db.ts';

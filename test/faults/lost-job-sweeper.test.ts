@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SweepSettings, sweepLostJobs } from '../../src/queue/lost-job-sweeper.ts';
 import { deliverJobId, dispatchJobId } from '../../src/queue/names.ts';
+import { type SweepSettings, sweepLostJobs } from '../../workers/lost-job-sweeper.ts';
 import { postNotice, type StaffClient, staffClient } from '../helpers/api.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 import { residentEmails, seedMailSubscribers } from '../helpers/seed.ts';

@@ -1,7 +1,7 @@
 import { createApp } from '../../src/app.ts';
 import type { Deps } from '../../src/deps.ts';
-import type { StaffRole } from '../../src/store/schema.ts';
 
+import type { StaffRole } from '../../src/domain/staff.ts';
 export interface StaffClient {
   token: string;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { expect } from 'vitest';
-import type { StaffRole } from '../../src/store/schema.ts';
 
+import type { StaffRole } from '../../src/domain/staff.ts';
 /** What a browser would hold: cookies by name, sent back on each request. */
 export class CookieJar {
   readonly cookies = new Map<string, string>();

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { ApiError } from '../../api/errors.ts';
 import { markedTitle } from '../../domain/marks.ts';
+import { ApiError } from '../../http/errors.ts';
 import type { Notice } from '../../store/notices.ts';
 import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';

@@ -2,7 +2,7 @@ import type { Child, FC } from 'hono/jsx';
 import { LINE_LIMITS } from '../../../channels/line/line-message.ts';
 import { MANAGE_URL_PLACEHOLDER, UNSUBSCRIBE_URL_PLACEHOLDER } from '../../../channels/mail/render-mail.ts';
 import { weightOf, X_MAX_WEIGHT } from '../../../channels/x/fit-post.ts';
-import type { Bilingual } from '../../api/errors.ts';
+import type { Bilingual } from '../../domain/bilingual.ts';
 import { CHANNEL_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import type { ChannelId, Locale, NoticeView } from '../../domain/notice.ts';

@@ -1,5 +1,5 @@
 import type { Child, FC } from 'hono/jsx';
-import type { Bilingual, FieldErrors } from '../../api/errors.ts';
+import type { Bilingual, FieldErrors } from '../../domain/bilingual.ts';
 import { CATEGORY_EN, CHANNEL_WORD, MODE_WORD } from '../../domain/labels.ts';
 import { CATEGORIES, type ChannelId, MODES, type Mode, type Severity } from '../../domain/notice.ts';
 import type { NoticeTemplate, TemplateField } from '../../domain/notice-templates.ts';
@@ -17,7 +17,6 @@ import {
   needsApproval,
 } from './notice-form.ts';
 import { Words } from './notice-parts.tsx';
-
 /**
  * The compose form and what surrounds it: the error summary, the template picker and the
  * preview pane. Every control has a visible label; an error sits between the label and the

@@ -2,14 +2,14 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { hasRole } from '../../api/auth.ts';
-import { ApiError, type Bilingual, type FieldErrors } from '../../api/errors.ts';
+import type { Bilingual, FieldErrors } from '../../domain/bilingual.ts';
 import { CATEGORY_EN, CHANNEL_WORD, MODE_WORD } from '../../domain/labels.ts';
 import type { ChannelId, NoticeView } from '../../domain/notice.ts';
 import { fillNoticeTemplate } from '../../domain/notice-templates.ts';
 import type { Revision } from '../../domain/revision.ts';
+import { hasRole, type StaffIdentity } from '../../domain/staff.ts';
+import { ApiError } from '../../http/errors.ts';
 import type { NoticeInput } from '../../services/notices.ts';
-import type { StaffIdentity } from '../../store/tokens.ts';
 import { SeverityBadge } from '../notice-parts.tsx';
 import { ChannelPreviews, describePreview, type PreviewModel, PreviewProblems } from './channel-previews.tsx';
 import {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { Child, FC } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { hasRole, roleLabel } from '../../api/auth.ts';
+import { hasRole, roleLabel } from '../../domain/staff.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 
 /**

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import { clientAddress } from '../../api/client-address.ts';
-import { ApiError, storeUnavailable } from '../../api/errors.ts';
-import { createRateLimiter } from '../../api/rate-limit.ts';
 import type { Deps } from '../../deps.ts';
+import type { StaffRole } from '../../domain/staff.ts';
+import { clientAddress } from '../../http/client-address.ts';
+import { ApiError, storeUnavailable } from '../../http/errors.ts';
+import { createRateLimiter } from '../../http/rate-limit.ts';
 import { createNoticeService, type NoticeService } from '../../services/notices.ts';
-import type { StaffRole } from '../../store/schema.ts';
 import type { SessionLifetime } from '../../store/staff-sessions.ts';
 import { isStoreUnavailable } from '../../store/store-errors.ts';
 import { consoleBackLink } from './back-link.ts';
@@ -26,7 +26,6 @@ import {
   sessionSecretOf,
   setSessionCookie,
 } from './session.ts';
-
 /** A shift's length, and long enough at an unattended desk; sign-in again after either. */
 export const DEFAULT_SESSION_LIFETIME: SessionLifetime = { absoluteMs: 12 * 60 * 60 * 1000, idleMs: 60 * 60 * 1000 };
 

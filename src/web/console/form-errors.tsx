@@ -1,7 +1,6 @@
 import type { FC } from 'hono/jsx';
-import type { Bilingual } from '../../api/errors.ts';
+import type { Bilingual } from '../../domain/bilingual.ts';
 import { En } from './console-layout.tsx';
-
 /**
  * How every console form says what was wrong with it: a summary at the top that a screen
  * reader announces (role="alert") with a link to each field, the reasons beside each field,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Bilingual } from '../../api/errors.ts';
+import type { Bilingual } from '../../domain/bilingual.ts';
 import type { Catalogue } from '../../domain/catalogue.ts';
 import {
   CATEGORIES,
@@ -13,7 +13,6 @@ import {
 import { type FilledNotice, parseTemplateDateTime } from '../../domain/notice-templates.ts';
 import type { Revision } from '../../domain/revision.ts';
 import type { CorrectionInput, NoticeInput, ResubmitInput } from '../../services/notices.ts';
-
 /**
  * The console's notice form: what staff typed (kept as typed, so a form with an error comes
  * back exactly as it was sent) and its translation into the service's NoticeInput. The

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Child, FC } from 'hono/jsx';
-import type { Bilingual } from '../../api/errors.ts';
+import type { Bilingual } from '../../domain/bilingual.ts';
 import { DERIVED_STATUSES, SEVERITY_WORD, STATUS_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import { SEVERITIES } from '../../domain/notice.ts';

@@ -1,9 +1,8 @@
 import type { FC } from 'hono/jsx';
-import type { Bilingual } from '../../api/errors.ts';
+import type { Bilingual } from '../../domain/bilingual.ts';
 import { STATUS_WORD } from '../../domain/labels.ts';
 import type { DerivedStatus } from '../../services/notices.ts';
 import { En } from './console-layout.tsx';
-
 /**
  * Small pieces shared by the notice list, the notice page and the approvals list; the
  * severity badge and times are the public pages' own (../notice-parts.tsx).

@@ -1,9 +1,9 @@
-import type { Bilingual } from '../../api/errors.ts';
+import type { Bilingual } from '../../domain/bilingual.ts';
 import { DERIVED_STATUSES } from '../../domain/labels.ts';
 import { SEVERITIES, type Severity } from '../../domain/notice.ts';
-import type { DerivedStatus, NoticeDetail, NoticeService } from '../../services/notices.ts';
-import type { NoticeStatus } from '../../store/schema.ts';
 
+import type { NoticeStatus } from '../../domain/statuses.ts';
+import type { DerivedStatus, NoticeDetail, NoticeService } from '../../services/notices.ts';
 /**
  * The notice list's filters (status as staff see it, severity, a JST date range) over the
  * service's newest-first list and its cursor. The service filters by stored status only,

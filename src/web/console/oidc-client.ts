@@ -1,8 +1,7 @@
 import * as client from 'openid-client';
 import type { Config } from '../../config.ts';
-import { STAFF_ROLES, TOKEN_NAME_MAX } from '../../services/tokens.ts';
-import type { StaffRole } from '../../store/schema.ts';
-
+import { STAFF_ROLES, type StaffRole } from '../../domain/staff.ts';
+import { TOKEN_NAME_MAX } from '../../services/tokens.ts';
 export type OidcSettings = NonNullable<Config['oidc']>;
 
 /** What the browser keeps (in a short-lived cookie) between leaving for the provider and coming back. */

@@ -1,11 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { type AppEnv, hasRole } from '../../api/auth.ts';
-import { ApiError, nulFieldError, nulPath } from '../../api/errors.ts';
-import type { StaffRole } from '../../store/schema.ts';
+import { hasRole, type StaffRole } from '../../domain/staff.ts';
+import type { AppEnv } from '../../http/auth.ts';
+import { ApiError, nulFieldError, nulPath } from '../../http/errors.ts';
 import type { ConsoleSession, SessionLifetime, StaffSessionRepo } from '../../store/staff-sessions.ts';
-
 export interface ConsoleEnv {
   Variables: AppEnv['Variables'] & {
     /** Set for every console request made within a live session. */

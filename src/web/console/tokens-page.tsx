@@ -1,9 +1,9 @@
 import { type Context, Hono } from 'hono';
 import type { Child, FC } from 'hono/jsx';
-import { roleLabel } from '../../api/auth.ts';
-import { ApiError, type FieldErrors } from '../../api/errors.ts';
-import { type CreatedToken, createTokenService, STAFF_ROLES, TOKEN_NAME_MAX } from '../../services/tokens.ts';
-import type { StaffRole } from '../../store/schema.ts';
+import type { FieldErrors } from '../../domain/bilingual.ts';
+import { roleLabel, STAFF_ROLES, type StaffRole } from '../../domain/staff.ts';
+import { ApiError } from '../../http/errors.ts';
+import { type CreatedToken, createTokenService, TOKEN_NAME_MAX } from '../../services/tokens.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 import type { StaffToken } from '../../store/tokens.ts';
 import { JstTime } from '../notice-parts.tsx';

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Bilingual, FieldErrors } from '../domain/bilingual.ts';
 import type { Logger } from '../logger.ts';
 import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/store-errors.ts';
 
@@ -10,13 +11,6 @@ import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/store-er
  * Japanese in `message`/`fields` for the staff who read it, English beside it in the `_en`
  * twins, and a stable `code` for programs.
  */
-export interface Bilingual {
-  ja: string;
-  en: string;
-}
-
-/** Reasons per field name (the top-level key of the request). */
-export type FieldErrors = Record<string, Bilingual[]>;
 
 export class ApiError extends Error {
   override name = 'ApiError';

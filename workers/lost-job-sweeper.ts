@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Deps } from '../deps.ts';
-import type { ChannelId } from '../domain/notice.ts';
-import { severityToPriority } from '../domain/severity.ts';
-import { isStoreUnavailable } from '../store/store-errors.ts';
-import { createUnfinishedWorkRepo } from '../store/unfinished-work.ts';
-import { DELIVER_LANES, deliverJobId, dispatchJobId } from './names.ts';
+import type { Deps } from '../src/deps.ts';
+import type { ChannelId } from '../src/domain/notice.ts';
+import { severityToPriority } from '../src/domain/severity.ts';
+import { DELIVER_LANES, deliverJobId, dispatchJobId } from '../src/queue/names.ts';
+import { isStoreUnavailable } from '../src/store/store-errors.ts';
+import { createUnfinishedWorkRepo } from '../src/store/unfinished-work.ts';
 
 /** Job states in which a job will still run: anything else (finished, or no job at all) runs nothing. */
 const LIVE: ['active', 'wait', 'prioritized', 'delayed', 'waiting-children'] = [

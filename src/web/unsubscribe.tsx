@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Links } from '../domain/links.ts';
 import type { Logger } from '../logger.ts';
 import type { SubscriberRepo } from '../store/subscribers.ts';
-import { En, Layout, sendPage } from '../web/layout.tsx';
+import { En, Layout, sendPage } from './layout.tsx';
 
 export interface UnsubscribeDeps {
   subscribers: Pick<SubscriberRepo, 'contact' | 'unsubscribeContact'>;

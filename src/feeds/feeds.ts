@@ -43,7 +43,7 @@ const CAP_FILE_CACHE_BYTES = 16 * 1024 * 1024;
 
 const utf8 = new TextEncoder();
 
-/** Shared with the notices feed (src/api/notices-feed.ts): entities escaped, never string templates. */
+/** Shared with the notices feed (src/feeds/notices-feed.ts): entities escaped, never string templates. */
 export const atomBuilder = new XMLBuilder({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',

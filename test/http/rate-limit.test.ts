@@ -3,8 +3,8 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientAddress, clientAddressMiddleware, createClientAddress } from '../../src/api/client-address.ts';
-import { createRateLimiter } from '../../src/api/rate-limit.ts';
+import { clientAddress, clientAddressMiddleware, createClientAddress } from '../../src/http/client-address.ts';
+import { createRateLimiter } from '../../src/http/rate-limit.ts';
 import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { sendFrom } from '../helpers/send-from.ts';
 

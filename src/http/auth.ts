@@ -1,9 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import type { RequestIdVariables } from 'hono/request-id';
-import type { StaffRole } from '../store/schema.ts';
-import type { StaffIdentity, TokenRepo } from '../store/tokens.ts';
+import { hasRole, roleLabel, type StaffIdentity, type StaffRole } from '../domain/staff.ts';
+import type { TokenRepo } from '../store/tokens.ts';
 import { ApiError } from './errors.ts';
-
 /** What every route can read from the Hono context. */
 export interface AppVariables extends RequestIdVariables {
   /** Set by requireRole: the staff token that made the request. */
@@ -14,30 +13,13 @@ export interface AppEnv {
   Variables: AppVariables;
 }
 
-/** Each role can do everything the roles below it can. */
-const RANK: Record<StaffRole, number> = { author: 1, approver: 2, admin: 3 };
-
-const ROLE_JA: Record<StaffRole, string> = {
-  author: '作成者(author)',
-  approver: '承認者(approver)',
-  admin: '管理者(admin)',
-};
-
-export function hasRole(identity: Pick<StaffIdentity, 'role'>, needed: StaffRole): boolean {
-  return RANK[identity.role] >= RANK[needed];
-}
-
-export function roleLabel(role: StaffRole): string {
-  return ROLE_JA[role];
-}
-
 /** 403 naming the role needed; the message can be replaced where the reason is more specific. */
 export function forbidden(needed: StaffRole, message?: { ja: string; en: string }): ApiError {
   return new ApiError(
     403,
     'forbidden',
     message ?? {
-      ja: `この操作には${ROLE_JA[needed]}以上のトークンが必要です`,
+      ja: `この操作には${roleLabel(needed)}以上のトークンが必要です`,
       en: `This requires a token with role ${needed} or higher`,
     },
   );

@@ -1,9 +1,9 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCapMessage } from '../../channels/cap/build-cap.ts';
-import { createFeedRoutes } from '../../src/api/feeds.ts';
 import { createLinks } from '../../src/domain/links.ts';
 import type { NoticeView } from '../../src/domain/notice.ts';
+import { createFeedRoutes } from '../../src/feeds/feeds.ts';
 import { type CapMessageRepo, createCapMessageRepo } from '../../src/store/cap-messages.ts';
 import {
   CAP_TEST_OPTIONS,
