@@ -11,6 +11,7 @@ import { createTokenRoutes } from './api/tokens.ts';
 import { createWebhookRoutes } from './api/webhooks.ts';
 import type { Deps } from './deps.ts';
 import { createFeedRoutes } from './feeds/feeds.ts';
+import { createNoticesFeedRoutes } from './feeds/notices-feed.ts';
 import type { AppEnv } from './http/auth.ts';
 import { clientAddress, clientAddressMiddleware, createClientAddress } from './http/client-address.ts';
 import { createErrorHandler, errorResponseFor, notFound, payloadTooLarge, validationHook } from './http/errors.ts';
@@ -25,6 +26,7 @@ import { onlySurface, type Surface } from './http/surface.ts';
 import type { Logger } from './logger.ts';
 import { createNoticeService } from './services/notices.ts';
 import { createResidentService } from './services/residents.ts';
+import { createPublicNoticeQuery } from './store/public-notices.ts';
 import { createVapidResolver } from './store/vapid.ts';
 import { createApiDocsRoutes } from './web/api-docs.ts';
 import { CONSOLE_PAGES } from './web/console/console-pages.ts';
@@ -168,6 +170,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     }),
   );
   app.route('/', createNoticePageRoutes(deps));
+  app.route(
+    '/',
+    createNoticesFeedRoutes({ query: createPublicNoticeQuery(deps.store), links: deps.links, config: deps.config }),
+  );
   app.route('/', createLineWebhookRoutes(deps));
   app.route('/', createResidentRoutes(deps, { residents }));
   if (deps.channels.get('webpush')) {

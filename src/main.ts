@@ -6,7 +6,7 @@ import { createDeps } from './deps.ts';
 import { CatalogueError } from './domain/load-catalogue.ts';
 import { NoticeTemplateError } from './domain/load-notice-templates.ts';
 import type { StaffRole } from './domain/staff.ts';
-import { startListeners } from './http/listen.ts';
+import { startListeners } from './listen.ts';
 import { createLogger } from './logger.ts';
 import { parseExpiresIn, prepareToken, unprintableName } from './services/tokens.ts';
 import { createAuditRepo } from './store/audit.ts';

@@ -3,11 +3,11 @@ import { formatCapTime, truncateGraphemes, xmlText } from '../../channels/cap/bu
 import type { Config } from '../config.ts';
 import type { Links } from '../domain/links.ts';
 import { markedTitle } from '../domain/marks.ts';
+import { feedTitle, issuer, NOTICES_FEED_PATH, NOTICES_PATH } from '../domain/public-pages.ts';
 import type { Revision } from '../domain/revision.ts';
+import { isNotModified, sha256, wholeSecond } from '../http/conditional-get.ts';
 import type { PublicNoticeQuery } from '../store/public-notices.ts';
-import { feedTitle, issuer, NOTICES_FEED_PATH, NOTICES_PATH } from '../web/notice-parts.tsx';
-import { ATOM_CONTENT_TYPE, atomBuilder, isNotModified, sha256, wholeSecond } from './feeds.ts';
-
+import { ATOM_CONTENT_TYPE, atomBuilder } from './feeds.ts';
 export interface NoticesFeedDeps {
   query: Pick<PublicNoticeQuery, 'active' | 'recentlyEnded' | 'recentRevisions' | 'lastChange'>;
   links: Pick<Links, 'noticePage'>;

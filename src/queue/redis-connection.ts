@@ -1,7 +1,12 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Config } from '../config.ts';
 
-export type RedisSettings = Pick<Config, 'redisUrl' | 'redisSentinel'>;
+/** REDIS_URL, or the Sentinels (REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_SENTINEL_PASSWORD) as config.ts reads them. */
+export interface RedisSettings {
+  redisUrl: string;
+  redisSentinel?:
+    | { sentinels: { host: string; port: number }[]; name: string; password: string | undefined }
+    | undefined;
+}
 
 /**
  * The deployment's one Redis connection: to REDIS_URL, or, with REDIS_SENTINELS, to the

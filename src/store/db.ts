@@ -9,6 +9,7 @@ import {
   type SqliteDatabase,
   SqliteDialect,
   sql,
+  type Transaction,
 } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
@@ -182,3 +183,6 @@ export function openConfiguredDb(
     ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
   });
 }
+
+/** The store itself or a transaction on it: what a repository function can run its queries on. */
+export type Executor = Db['kysely'] | Transaction<Database>;

@@ -1,8 +1,8 @@
 import type { Transaction } from 'kysely';
 import type { Locale } from '../domain/notice.ts';
-import type { Db } from './db.ts';
+import type { Db, Executor } from './db.ts';
 import type { Database } from './schema.ts';
-import { contactChoices, contactOn, type Executor, insertSubscriberContact } from './subscriber-choices.ts';
+import { contactChoices, contactOn, insertSubscriberContact } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Executor } from './subscriber-choices.ts';
 
+import type { Executor } from './db.ts';
 /**
  * Every manage link a notice mail carries is signed over the subscriber's id and this
  * nonce (src/domain/links.ts). Changing the nonce voids every such link at once: an old

@@ -1,12 +1,6 @@
 import type { Locale } from '../domain/notice.ts';
-import type { Db } from './db.ts';
-import {
-  contactChoices,
-  contactOn,
-  type Executor,
-  insertSubscriberContact,
-  replaceChoices,
-} from './subscriber-choices.ts';
+import type { Db, Executor } from './db.ts';
+import { contactChoices, contactOn, insertSubscriberContact, replaceChoices } from './subscriber-choices.ts';
 import { toIso } from './time.ts';
 
 /**

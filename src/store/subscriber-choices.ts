@@ -1,11 +1,8 @@
 import type { Transaction } from 'kysely';
 import type { ChannelId, Locale } from '../domain/notice.ts';
-import type { Db } from './db.ts';
+import type { Executor } from './db.ts';
 import { newManageNonce } from './manage-nonce.ts';
 import type { Database } from './schema.ts';
-
-/** The store itself or a transaction on it. */
-export type Executor = Db['kysely'] | Transaction<Database>;
 
 /**
  * What every channel's sign-up shares (LINE, push, the mail pages, webhook endpoints): a

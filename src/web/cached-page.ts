@@ -2,9 +2,8 @@ import type { Context } from 'hono';
 import { raw } from 'hono/html';
 import type { FC } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isNotModified, sha256 } from '../feeds/feeds.ts';
+import { isNotModified, sha256 } from '../http/conditional-get.ts';
 import { sendPage } from './layout.tsx';
-
 /**
  * Sends a public page that every reader sees the same, with an ETag of what it says, so a
  * reader (or a cache in between) holding the same page gets a 304 and no body.

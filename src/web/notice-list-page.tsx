@@ -2,22 +2,19 @@ import { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
 import { KIND_WORD, SEVERITY_COLOUR } from '../domain/labels.ts';
 import { markedTitle } from '../domain/marks.ts';
+import { issuer, NOTICES_FEED_PATH, NOTICES_PATH } from '../domain/public-pages.ts';
 import { type ActiveNotice, type EndedNotice, type PublicNoticeQuery, RECENT_DAYS } from '../store/public-notices.ts';
 import { sendCachedPage } from './cached-page.ts';
 import { En, Layout } from './layout.tsx';
 import {
   AreaWords,
   CategoryWords,
-  issuer,
   JstTime,
-  NOTICES_FEED_PATH,
-  NOTICES_PATH,
   type NoticeRenderContext,
   noticePath,
   PUBLIC_NOTICE_CACHE,
   SeverityBadge,
 } from './notice-parts.tsx';
-
 /** Enough for every notice a city has in force at once; more would only slow the page for phones. */
 export const ACTIVE_LIMIT = 100;
 export const ENDED_LIMIT = 20;

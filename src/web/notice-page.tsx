@@ -2,9 +2,9 @@ import { Hono } from 'hono';
 import type { Child, FC } from 'hono/jsx';
 import type { Deps } from '../deps.ts';
 import { KIND_WORD, SEVERITY_WORD } from '../domain/labels.ts';
+import { issuer, NOTICES_PATH } from '../domain/public-pages.ts';
 import type { Revision } from '../domain/revision.ts';
 import { changedFields, type PublicField } from '../domain/revision-changes.ts';
-import { createNoticesFeedRoutes } from '../feeds/notices-feed.ts';
 import { createPublicNoticeQuery } from '../store/public-notices.ts';
 import { sendCachedPage } from './cached-page.ts';
 import { En, formatJst, formatJstEn, Layout, sendPage } from './layout.tsx';
@@ -14,15 +14,12 @@ import {
   CategoryWords,
   FIELD_WORD,
   feedLinkHead,
-  issuer,
   JstTime,
   NOTICE_CSS,
-  NOTICES_PATH,
   type NoticeRenderContext,
   PUBLIC_NOTICE_CACHE,
   SeverityBadge,
 } from './notice-parts.tsx';
-
 export type NoticePageDeps = Pick<Deps, 'store' | 'areas' | 'config' | 'links'>;
 
 const Paragraphs: FC<{ text: string }> = ({ text }) => {
@@ -338,6 +335,5 @@ export function createNoticePageRoutes(deps: NoticePageDeps): Hono {
   });
 
   app.route('/', createNoticeListRoutes({ query, ctx, head }));
-  app.route('/', createNoticesFeedRoutes({ query, links: deps.links, config: deps.config }));
   return app;
 }

@@ -1,24 +1,17 @@
 import type { FC } from 'hono/jsx';
 import { CATEGORY_EN, SEVERITY_COLOUR, SEVERITY_WORD } from '../domain/labels.ts';
 import type { Area, Category, Severity } from '../domain/notice.ts';
+import { type City, feedTitle, NOTICES_FEED_PATH, NOTICES_PATH } from '../domain/public-pages.ts';
 import type { PublicField } from '../domain/revision-changes.ts';
 import { En, formatJst, isoJst } from './layout.tsx';
 
 /** What the notice page, the notices list and the feed share: words, badges and looks. */
-
-export interface City {
-  name: string;
-  nameEn: string;
-}
 
 export interface NoticeRenderContext {
   /** Catalogue names of an area code; an unknown code reads as itself. */
   areaName: (code: string) => Area;
   city: City;
 }
-
-export const NOTICES_PATH = '/notices';
-export const NOTICES_FEED_PATH = '/notices.atom';
 
 export const FIELD_WORD: Record<PublicField, { ja: string; en: string }> = {
   title: { ja: '件名', en: 'Title' },
@@ -36,14 +29,9 @@ export const PUBLIC_NOTICE_CACHE = 'public, max-age=30';
 
 export const noticePath = (id: string): string => `${NOTICES_PATH}/${encodeURIComponent(id)}`;
 
-export const feedTitle = (city: City): string => `${city.name} お知らせ (${city.nameEn} notices)`;
-
 /** The feed's autodiscovery link, for the head of both pages (escaped by JSX). */
 export const feedLinkHead = (city: City): string =>
   String(<link rel="alternate" type="application/atom+xml" title={feedTitle(city)} href={NOTICES_FEED_PATH} />);
-
-/** The issuing section, or the city as a whole when the notice names none. */
-export const issuer = (department: string | null, city: City): string => department ?? city.name;
 
 /** A time in JST, with its machine-readable instant. */
 export const JstTime: FC<{ at: Date }> = ({ at }) => <time datetime={isoJst(at)}>{formatJst(at)}</time>;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import { type Listener, startListeners } from '../../src/http/listen.ts';
+import { type Listener, startListeners } from '../../src/listen.ts';
 import { type ConsoleClient, consoleClient } from '../helpers/console.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 import { LINE_SECRET } from './abuse-fixture.ts';

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { createApp } from '../app.ts';
-import type { Deps } from '../deps.ts';
-import type { Logger } from '../logger.ts';
-import { httpServerOptions } from './server-options.ts';
-import type { Surface } from './surface.ts';
+import { createApp } from './app.ts';
+import type { Deps } from './deps.ts';
+import { httpServerOptions } from './http/server-options.ts';
+import type { Surface } from './http/surface.ts';
+import type { Logger } from './logger.ts';
 
 export interface Listener {
   surface: Surface;
