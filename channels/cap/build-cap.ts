@@ -1,9 +1,9 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { municipalityCode } from '../../src/domain/area-code.ts';
+import type { CapMessage, CapMsgType } from '../../src/domain/cap-archive.ts';
 import { markedTitle } from '../../src/domain/marks.ts';
 import type { Category, Mode, NoticeView, RevisionKind, Severity } from '../../src/domain/notice.ts';
-import type { CapMessage, CapMsgType, CapOptions } from './types.ts';
-
+import type { CapOptions } from './types.ts';
 export const CAP_NAMESPACE = 'urn:oasis:names:tc:emergency:cap:1.2';
 
 /** CAP 1.2 §3.3.2: identifier and sender must not hold spaces, commas, < or &. */

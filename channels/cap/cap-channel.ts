@@ -1,8 +1,8 @@
+import { type CapArchive, CapIdentifierConflictError, type CapMessage } from '../../src/domain/cap-archive.ts';
 import type { Channel, NoticeView, RecipientResult } from '../types.ts';
 import { ChannelError } from '../types.ts';
 import { buildCapMessage } from './build-cap.ts';
-import { type CapArchive, CapIdentifierConflictError, type CapMessage, type CapOptions } from './types.ts';
-
+import type { CapOptions } from './types.ts';
 export interface CapChannelDeps {
   archive: CapArchive;
 }

@@ -1,4 +1,4 @@
-/** Types shared by the CAP channel, its builder and the store that archives its messages. */
+/** The CAP channel's settings; the messages it archives are src/domain/cap-archive.ts's. */
 
 export interface CapOptions {
   /** CAP <sender> (CAP_SENDER): no spaces, commas, < or &. */
@@ -10,56 +10,4 @@ export interface CapOptions {
    * is the city's name (src/domain/notice-view.ts); set it when they differ.
    */
   cityName?: string;
-}
-
-export type CapMsgType = 'Alert' | 'Update' | 'Cancel';
-
-export interface CapMessage {
-  /** CAP <identifier>: the revision's capIdentifier, one per revision, never reused. */
-  identifier: string;
-  noticeId: string;
-  revision: number;
-  msgType: CapMsgType;
-  /** CAP <sent>, truncated to the second as written in the XML. */
-  sentAt: Date;
-  /** CAP <expires> as written in the XML; null when the message does not expire. */
-  expiresAt: Date | null;
-  /** The whole CAP 1.2 document, UTF-8 with an XML declaration. */
-  xml: string;
-}
-
-/** One archived CAP message; the archive is append-only, a stored message never changes. */
-export interface CapArchiveRecord {
-  identifier: string;
-  noticeId: string;
-  revision: number;
-  msgType: CapMsgType;
-  sentAt: Date;
-  expiresAt: Date | null;
-  xml: string;
-}
-
-export interface CapArchive {
-  /**
-   * Stores a message once. Putting the same identifier again is a no-op, so a retried
-   * send is harmless; an identifier already used by another notice or revision throws
-   * CapIdentifierConflictError.
-   */
-  put(record: CapArchiveRecord): Promise<void>;
-}
-
-/**
- * An identifier that is already archived for a different notice or revision. Retrying
- * cannot fix it: CAP identifiers must be unique, so aggregators would drop one of them.
- */
-export class CapIdentifierConflictError extends Error {
-  override name = 'CapIdentifierConflictError';
-  readonly identifier: string;
-
-  constructor(identifier: string, existing: { noticeId: string; revision: number }) {
-    super(
-      `CAP identifier ${identifier} is already archived for notice ${existing.noticeId} revision ${existing.revision}`,
-    );
-    this.identifier = identifier;
-  }
 }

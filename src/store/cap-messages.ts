@@ -4,10 +4,9 @@ import {
   type CapArchiveRecord,
   CapIdentifierConflictError,
   type CapMsgType,
-} from '../../channels/cap/types.ts';
+} from '../domain/cap-archive.ts';
 import type { Db } from './db.ts';
 import type { CapMessagesTable } from './schema.ts';
-
 export interface CapMessageRecord extends CapArchiveRecord {
   /** When the message was archived (entered the feed). */
   createdAt: Date;

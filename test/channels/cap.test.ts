@@ -3,8 +3,9 @@ import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCapMessage, formatCapTime, HEADLINE_MAX } from '../../channels/cap/build-cap.ts';
 import { createCapChannel } from '../../channels/cap/cap-channel.ts';
-import type { CapArchive, CapMessage } from '../../channels/cap/types.ts';
+
 import { ChannelError, type Recipient, type RecipientResult, type SendContext } from '../../channels/types.ts';
+import type { CapArchive, CapMessage } from '../../src/domain/cap-archive.ts';
 import { CATEGORIES, type NoticeView, SEVERITIES } from '../../src/domain/notice.ts';
 import { createCapMessageRepo } from '../../src/store/cap-messages.ts';
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CapIdentifierConflictError, type CapMsgType } from '../../channels/cap/types.ts';
+import { CapIdentifierConflictError, type CapMsgType } from '../../src/domain/cap-archive.ts';
 import { type CapMessageRepo, createCapMessageRepo } from '../../src/store/cap-messages.ts';
 import { insertNoticeRow } from '../helpers/cap-notice.ts';
 import { createTestDb, STORE_KINDS, type TestDb } from '../helpers/db.ts';
