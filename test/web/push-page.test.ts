@@ -206,6 +206,10 @@ describe.skipIf(!HAS_CHROMIUM)(browserSuite('push page in Chromium'), () => {
     const message = service.messagesFor(sub.endpoint)[0];
     if (!message) throw new Error('the push service got no message');
 
+    // A push delivered before the worker is active is dropped: on a loaded machine it may still be installing.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
     const cdp = await context.newCDPSession(page);
     const registrationId = new Promise<string>((resolve) => {
       cdp.on('ServiceWorker.workerRegistrationUpdated', (event) => {
