@@ -4,7 +4,6 @@ import type { ChannelId } from '../src/domain/notice.ts';
 import { severityToPriority } from '../src/domain/severity.ts';
 import { DELIVER_LANES, deliverJobId, dispatchJobId } from '../src/queue/names.ts';
 import { isStoreUnavailable } from '../src/store/store-errors.ts';
-import { createUnfinishedWorkRepo } from '../src/store/unfinished-work.ts';
 
 /** Job states in which a job will still run: anything else (finished, or no job at all) runs nothing. */
 const LIVE: ['active', 'wait', 'prioritized', 'delayed', 'waiting-children'] = [
@@ -58,7 +57,7 @@ export async function sweepLostJobs(
   settings: SweepSettings,
   now = new Date(),
 ): Promise<SweepResult> {
-  const work = createUnfinishedWorkRepo(deps.store.db);
+  const work = deps.store.unfinishedWork;
   const before = new Date(now.getTime() - settings.idleMs);
   const result: SweepResult = { dispatches: 0, batches: 0 };
 

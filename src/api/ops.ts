@@ -106,7 +106,7 @@ export function createOpsRoutes(deps: OpsDeps, options: { readyTimeoutMs?: numbe
       const [redis, store] = await Promise.all([
         check(() => deps.redis.ping(), timeoutMs),
         // Able to write, not only to read: a SQLite write lock held elsewhere leaves reads working.
-        check(() => deps.store.db.probe(), timeoutMs),
+        check(() => deps.store.probe(), timeoutMs),
         check(async () => {
           down = await states.list(deps.channels.ids());
         }, timeoutMs),

@@ -13,6 +13,7 @@ import { createSettingsRepo } from './settings.ts';
 import { createStaffSessionRepo } from './staff-sessions.ts';
 import { createSubscriberRepo } from './subscribers.ts';
 import { createTokenRepo } from './tokens.ts';
+import { createUnfinishedWorkRepo } from './unfinished-work.ts';
 import { createWebhookEndpointRepo } from './webhook-endpoints.ts';
 
 export type Store = ReturnType<typeof createStore>;
@@ -20,7 +21,10 @@ export type Store = ReturnType<typeof createStore>;
 /** Every repository over one database. */
 export function createStore(db: Db, cityCode: string) {
   return {
+    /** For tests and src/store only: code elsewhere goes through the repositories below. */
     db,
+    /** Whether the store takes a write now (readiness): a held SQLite write lock fails it. */
+    probe: (): Promise<void> => db.probe(),
     notices: createNoticeRepo(db, cityCode),
     approvals: createApprovalRepo(db),
     proposedRevisions: createProposedRevisionRepo(db),
@@ -36,5 +40,7 @@ export function createStore(db: Db, cityCode: string) {
     audit: createAuditRepo(db),
     settings: createSettingsRepo(db),
     webhooks: createWebhookEndpointRepo(db),
+    /** What is still to do, for the lost-job sweeper. */
+    unfinishedWork: createUnfinishedWorkRepo(db),
   };
 }
