@@ -1,5 +1,5 @@
 import { DelayedError, type Job, RateLimitError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import { type Channel, ChannelError, type Recipient } from '../channels/types.ts';
+import type { Channel, Recipient } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import type { Locale, NoticeView } from '../src/domain/notice.ts';
 import { toNoticeView } from '../src/domain/notice-view.ts';
@@ -7,10 +7,11 @@ import type { Logger } from '../src/logger.ts';
 import { DELIVER_LANES, type DeliverJobData, type DeliverLane, deliverQueueName } from '../src/queue/names.ts';
 import type { BatchKey } from '../src/store/deliveries.ts';
 import { lockBatch } from './batch-lock.ts';
-import { pausingWhileStoreUnavailable, RetryLaterError, toBullmqError } from './failure.ts';
+import { pausingWhileStoreUnavailable, RetryLaterError } from './failure.ts';
 import { createLaneGate, type LaneGate } from './lane-gate.ts';
-import { createProviderOutage, decideHold, outageSettings } from './provider-outage.ts';
+import { createProviderOutage } from './provider-outage.ts';
 import { createBatchOutcomes, createOutcomeWriter } from './result-recorder.ts';
+import { classifyFailure, decideRetry, type RetryDecision, type RetryInput, retrySettings } from './retry-policy.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
 /** Notice views by notice and revision: every batch of one revision renders the same notice. */
@@ -39,14 +40,13 @@ export interface DeliverOptions {
   stopping?: AbortSignal;
 }
 
-/** Who was down when a batch's own receivers were: for the reason a person reads. */
-const RECIPIENT_PROVIDER = {
-  ja: 'この配信先（受信サーバー・プッシュサービス）',
-  en: "this recipient's receiver or push service",
+/** The log line of each way a batch is failed for good. */
+const FAILED_FOR_GOOD: Record<Extract<RetryDecision, { action: 'fail' }>['cause'], string> = {
+  permanent: 'batch failed for good',
+  'provider-down': 'batch failed for good: its provider stayed down',
+  'receivers-down': 'recipients failed for good: their providers stayed down',
+  attempts: 'recipients still failing after the last attempt',
 };
-
-/** How long a batch may wait out providers' rate limits without spending its attempts. */
-const RATE_LIMIT_PATIENCE_MS = 60 * 60 * 1000;
 
 export function createDeliverProcessor(
   deps: Deps,
@@ -60,6 +60,7 @@ export function createDeliverProcessor(
   const queue = deps.queues.deliver(channel.id, lane);
   const writer = createOutcomeWriter(store.deliveries, store.subscribers);
   const outage = createProviderOutage(deps, channel.id);
+  const settings = retrySettings(deps.config);
 
   async function deliver(
     job: Job<DeliverJobData>,
@@ -140,7 +141,6 @@ export function createDeliverProcessor(
     signal: AbortSignal,
   ): Promise<{ sent: number; failed: number }> {
     const attempt = job.attemptsMade + 1;
-    const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const pending = await store.deliveries.pending(key);
     if (pending.length === 0) return { sent: 0, failed: 0 };
 
@@ -197,34 +197,34 @@ export function createDeliverProcessor(
       }
     } catch (err) {
       await recorder.flush();
-      if (err instanceof ChannelError && err.kind === 'provider-down') {
+      const failure = classifyFailure(err);
+      const now = new Date();
+      if (failure.kind === 'provider-down') {
         // Nobody's fault among the recipients: what is left of the batch gets its attempt back.
         await store.deliveries.refundAttempt(live.map((p) => p.id));
-        const decision = await outage.failed(
-          { queuedAt: job.timestamp, expiresAt: view.expiresAt, retryAfterMs: err.retryAfterMs },
-          err.message,
-        );
-        if (!decision.hold) {
-          const failed = await store.deliveries.failRemaining(key, decision.reason);
-          metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
-          log.warn({ failed, reason: decision.reason }, 'batch failed for good: its provider stayed down');
-          throw new UnrecoverableError(decision.reason);
-        }
-        // The whole channel queue waits, in every worker process (the limit is a Redis key);
-        // this job goes back to wait without using an attempt, and is the next probe.
-        await queue.rateLimit(decision.waitMs);
-        throw new RateLimitError();
+        failure.since = await outage.failed(failure.message, now);
       }
-      const bull = await toBullmqError(err, queue);
-      // A rate limit uses no attempt, so even on the last one the batch goes back to wait.
-      if (bull instanceof UnrecoverableError || (lastAttempt && !(bull instanceof RateLimitError))) {
-        const failed = await store.deliveries.failRemaining(key, bull.message);
-        metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
-        log.warn({ failed, reason: bull.message }, 'batch failed for good');
-      } else {
-        log.info({ reason: bull.message }, 'batch will be retried');
+      const decision = decideRetry(
+        { ...facts(job, view, now.getTime(), undefined), outcome: { kind: 'threw', failure } },
+        settings,
+      );
+      switch (decision.action) {
+        case 'pause-queue':
+          if (decision.cause === 'provider-down' && failure.kind === 'provider-down' && failure.since) {
+            outage.held(failure.since, decision.waitMs, failure.message, now);
+          } else log.info({ reason: failure.message }, 'batch will be retried');
+          // The whole channel queue waits, in every worker process (the limit is a Redis key);
+          // this job goes back to wait without using an attempt, and is the next probe.
+          await queue.rateLimit(decision.waitMs);
+          throw new RateLimitError();
+        case 'fail':
+          await failRest(key, decision, log);
+          // The last attempt's own error fails the job as it is; a refusal for good ends it at once.
+          throw decision.cause === 'attempts' ? err : new UnrecoverableError(decision.reason);
+        default:
+          log.info({ reason: failure.message }, 'batch will be retried');
+          throw err;
       }
-      throw bull;
     } finally {
       alertEnded?.();
       stopTimer();
@@ -239,61 +239,68 @@ export function createDeliverProcessor(
     const { totals } = recorder;
     metrics.deliveries.inc({ channel: channel.id, status: 'sent' }, totals.sent);
     metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, totals.failed);
-    if (totals.retry > 0) {
-      const reason = recorder.retries[0]?.reason ?? 'temporary failure';
-      const retryAfterMs = Math.max(0, ...recorder.retries.map((r) => r.retryAfterMs ?? 0)) || undefined;
-      // Every recipient left is waiting on a provider of its own that is down (a webhook
-      // receiver, a push service), or on a rate limit: no fault of theirs, so the batch waits,
-      // spending no attempt, probing at growing intervals, until its notice expires or
-      // DELIVERY_GIVE_UP_AFTER. The channel itself is not down: other receivers are fine.
-      if (
-        token &&
-        recorder.retries.some((r) => r.unreachable) &&
-        recorder.retries.every((r) => r.unreachable || r.rateLimited)
-      ) {
-        const now = Date.now();
-        const heldSince = job.data.heldSince ?? now;
-        const decision = decideHold(
-          { since: new Date(heldSince), heldSince, expiresAt: view.expiresAt, retryAfterMs, lastError: reason },
-          RECIPIENT_PROVIDER,
-          outageSettings(deps.config),
-          new Date(now),
-        );
-        if (!decision.hold) {
-          const failed = await store.deliveries.failRemaining(key, decision.reason);
-          metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
-          log.warn({ failed, reason: decision.reason }, 'recipients failed for good: their providers stayed down');
-          return { sent: totals.sent, failed: totals.failed + failed };
+    const now = Date.now();
+    const decision = decideRetry(
+      {
+        ...facts(job, view, now, token),
+        batchSize: live.length,
+        outcome: { kind: 'answered', retries: recorder.retries },
+      },
+      settings,
+    );
+    switch (decision.action) {
+      case 'done':
+        return { sent: totals.sent, failed: totals.failed };
+      case 'fail':
+        return { sent: totals.sent, failed: totals.failed + (await failRest(key, decision, log)) };
+      case 'wait':
+        if (decision.cause === 'receivers-down') {
+          await store.deliveries.refundAttempt(recorder.retries.map((r) => r.deliveryId));
+          if (job.data.heldSince === undefined) await job.updateData({ ...job.data, heldSince: decision.heldSince });
         }
-        await store.deliveries.refundAttempt(recorder.retries.map((r) => r.deliveryId));
-        if (job.data.heldSince === undefined) await job.updateData({ ...job.data, heldSince });
-        await job.moveToDelayed(now + decision.waitMs, token);
+        // canDelay was given only with a token.
+        await job.moveToDelayed(now + decision.waitMs, token as string);
         log.info(
-          { retry: totals.retry, waitMs: decision.waitMs, reason },
-          'batch waits for its receivers to answer again',
+          { retry: totals.retry, waitMs: decision.waitMs, reason: recorder.retries[0]?.reason },
+          decision.cause === 'receivers-down'
+            ? 'batch waits for its receivers to answer again'
+            : 'batch waits out a provider rate limit',
         );
         throw new DelayedError();
-      }
-      // Every recipient left was refused by a provider's rate limit (429): wait it out without
-      // using an attempt, as a rate-limited channel does (failure.ts), but for this batch only,
-      // so one busy receiver or push service does not hold up the rest of the channel. Not for
-      // ever: a receiver that answers 429 for longer than RATE_LIMIT_PATIENCE_MS spends attempts.
-      const patient = Date.now() - job.timestamp < RATE_LIMIT_PATIENCE_MS;
-      if (token && patient && recorder.retries.every((r) => r.rateLimited)) {
-        const waitMs = retryAfterMs ?? deps.config.delivery.retryBaseMs;
-        await job.moveToDelayed(Date.now() + waitMs, token);
-        log.info({ retry: totals.retry, waitMs, reason }, 'batch waits out a provider rate limit');
-        throw new DelayedError();
-      }
-      if (lastAttempt) {
-        const failed = await store.deliveries.failRemaining(key, `gave up after ${attempt} attempts: ${reason}`);
-        metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
-        log.warn({ failed, reason }, 'recipients still failing after the last attempt');
-        return { sent: totals.sent, failed: totals.failed + failed };
-      }
-      throw new RetryLaterError(`${totals.retry} of ${live.length} recipients to be retried: ${reason}`, retryAfterMs);
+      case 'retry':
+        throw new RetryLaterError(decision.reason, decision.retryAfterMs);
+      case 'pause-queue':
+        // Not decided for answered sends; carried out as a thrown rate limit would be.
+        await queue.rateLimit(decision.waitMs);
+        throw new RateLimitError();
     }
-    return { sent: totals.sent, failed: totals.failed };
+  }
+
+  /** What the policy reads of a job, besides what happened. */
+  function facts(
+    job: Job<DeliverJobData>,
+    view: NoticeView,
+    now: number,
+    token: string | undefined,
+  ): Omit<RetryInput, 'outcome'> {
+    return {
+      attempt: job.attemptsMade + 1,
+      attempts: job.opts.attempts ?? 1,
+      queuedAt: job.timestamp,
+      heldSince: job.data.heldSince,
+      expiresAt: view.expiresAt,
+      channel: channel.id,
+      canDelay: token !== undefined,
+      now,
+    };
+  }
+
+  /** Fails for good what is still queued of the batch; the count failed. */
+  async function failRest(key: BatchKey, decision: Extract<RetryDecision, { action: 'fail' }>, log: Logger) {
+    const failed = await store.deliveries.failRemaining(key, decision.reason);
+    metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
+    log.warn({ failed, reason: decision.reason }, FAILED_FOR_GOOD[decision.cause]);
+    return failed;
   }
 
   return deliver;
@@ -313,6 +320,7 @@ export function createDeliverWorkers(deps: Deps, options: DeliverOptions = {}): 
           pausingWhileStoreUnavailable(
             createDeliverProcessor(deps, channel, options, lane, gate),
             deps.queues.deliver(channel.id, lane),
+            retrySettings(deps.config),
           ),
           {
             ...baseWorkerOptions(deps),

@@ -8,6 +8,7 @@ import { DISPATCH_QUEUE, type DispatchJobData } from '../src/queue/names.ts';
 import type { DispatchState } from '../src/store/notices.ts';
 import type { AudienceCriteria } from '../src/store/subscribers.ts';
 import { pausingWhileStoreUnavailable } from './failure.ts';
+import { retrySettings } from './retry-policy.ts';
 import { baseWorkerOptions } from './worker-options.ts';
 
 /** Contacts read per page: bounded memory whatever the size of the city. */
@@ -196,7 +197,11 @@ export function createDispatchProcessor(deps: Deps, options: DispatchOptions = {
 export function createDispatchWorker(deps: Deps, options: DispatchOptions = {}): Worker<DispatchJobData> {
   return new Worker<DispatchJobData>(
     DISPATCH_QUEUE,
-    pausingWhileStoreUnavailable(createDispatchProcessor(deps, options), deps.queues.dispatch),
+    pausingWhileStoreUnavailable(
+      createDispatchProcessor(deps, options),
+      deps.queues.dispatch,
+      retrySettings(deps.config),
+    ),
     {
       ...baseWorkerOptions(deps),
       // Two dispatches at once, so an emergency is not held behind a large routine fan-out.

@@ -1,18 +1,14 @@
-import { type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq';
+import { type Job, type Queue, RateLimitError } from 'bullmq';
 import { ChannelError } from '../channels/types.ts';
 import { isStoreUnavailable } from '../src/store/store-errors.ts';
-
-/**
- * How long a queue waits when the store cannot be reached (a database restart, failover or
- * a held SQLite lock) before its worker tries a job again. It uses no attempt: an outage
- * of the store is nobody's delivery failing.
- */
-export const STORE_PAUSE_MS = 2_000;
-
-export interface BackoffSettings {
-  baseMs: number;
-  maxMs: number;
-}
+import {
+  type BackoffSettings,
+  backoffDelay,
+  classifyFailure,
+  decideRetry,
+  type RetrySettings,
+  STORE_PAUSE_MS,
+} from './retry-policy.ts';
 
 /** Raised by the deliver worker when some recipients of a batch are to be tried again. */
 export class RetryLaterError extends Error {
@@ -31,57 +27,43 @@ function retryAfterOf(err: unknown): number | undefined {
   return undefined;
 }
 
-/**
- * Exponential backoff with full jitter (so a thousand batches that failed together do not
- * return together), never sooner than a provider's Retry-After.
- */
-export function backoffDelay(
-  attemptsMade: number,
-  err: unknown,
-  settings: BackoffSettings,
-  random = Math.random,
-): number {
-  const ceiling = Math.min(settings.maxMs, settings.baseMs * 2 ** Math.max(0, attemptsMade - 1));
-  const jittered = Math.round(ceiling / 2 + random() * (ceiling / 2));
-  const floor = retryAfterOf(err) ?? 0;
-  return Math.max(jittered, floor);
-}
-
-/**
- * The one place where a ChannelError becomes BullMQ behaviour:
- * permanent → UnrecoverableError (no more attempts); rate-limited → the channel's queue
- * pauses for Retry-After and the job goes back without using an attempt; the store
- * unreachable (isStoreUnavailable) → the queue pauses for STORE_PAUSE_MS, likewise without
- * using an attempt, so no delivery is failed for an outage; anything else → rethrown, so
- * BullMQ retries it after backoffDelay().
- */
-export async function toBullmqError(err: unknown, queue: Queue): Promise<Error> {
-  if (err instanceof ChannelError && err.kind === 'permanent') return new UnrecoverableError(err.message);
-  if (isStoreUnavailable(err)) {
-    await queue.rateLimit(STORE_PAUSE_MS);
-    return new RateLimitError();
-  }
-  if (err instanceof ChannelError && err.kind === 'rate-limited') {
-    await queue.rateLimit(Math.max(1, err.retryAfterMs ?? 1_000));
-    return new RateLimitError();
-  }
-  return err instanceof Error ? err : new Error(String(err));
+/** BullMQ's backoff strategy: retry-policy.ts's backoffDelay, floored by the error's Retry-After. */
+export function backoffStrategy(settings: BackoffSettings, random = Math.random) {
+  return (attemptsMade: number, _type: string | undefined, err: Error | undefined): number =>
+    backoffDelay(attemptsMade, retryAfterOf(err), settings, random);
 }
 
 /**
  * A processor whose store errors, wherever in the job they happen (reading the notice,
- * counting an attempt, recording outcomes), pause the queue instead of using an attempt.
+ * counting an attempt, recording outcomes), pause the queue instead of using an attempt, as
+ * decideRetry() decides. Only that decision is carried out here: a ChannelError is the
+ * batch's own business (deliver.ts), and any other failure goes to BullMQ as it is.
  */
 export function pausingWhileStoreUnavailable<D, R, N extends string>(
   processor: (job: Job<D, R, N>, token?: string, signal?: AbortSignal) => Promise<R>,
   queue: Queue,
+  settings: RetrySettings,
 ): (job: Job<D, R, N>, token?: string, signal?: AbortSignal) => Promise<R> {
   return async (job, token, signal) => {
     try {
       return await processor(job, token, signal);
     } catch (err) {
-      if (err instanceof RateLimitError || !isStoreUnavailable(err)) throw err;
-      throw await toBullmqError(err, queue);
+      if (err instanceof RateLimitError) throw err;
+      const decision = decideRetry(
+        {
+          outcome: { kind: 'threw', failure: classifyFailure(err, { channelErrors: false }) },
+          attempt: job.attemptsMade + 1,
+          attempts: job.opts.attempts ?? 1,
+          queuedAt: job.timestamp,
+          expiresAt: null,
+          canDelay: false,
+          now: Date.now(),
+        },
+        settings,
+      );
+      if (decision.action !== 'pause-queue') throw err;
+      await queue.rateLimit(decision.waitMs);
+      throw new RateLimitError();
     }
   };
 }

@@ -1,7 +1,6 @@
 import type { ChannelId } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import { jstWords } from '../src/domain/jst.ts';
-import { CHANNEL_WORD } from '../src/domain/labels.ts';
 import { type ChannelDown, createChannelStates } from '../src/queue/channel-state.ts';
 
 /** The longest wait between two probes of a provider that is down. */
@@ -94,60 +93,33 @@ export function decideHold(
   return { hold: true, waitMs, since };
 }
 
-/** The probe and give-up settings of a deployment. */
-export function outageSettings(config: Deps['config']): ProbeSettings & { giveUpAfterMs: number } {
-  return {
-    baseMs: config.delivery.retryBaseMs,
-    maxMs: Math.min(PROVIDER_PROBE_MAX_MS, config.delivery.retryMaxMs),
-    giveUpAfterMs: config.giveUpAfterMs,
-  };
-}
-
 /**
  * A channel's provider as a whole failing (ChannelError 'provider-down'): the channel is
- * marked down in Redis (channel-state.ts) for the console and /readyz, and each batch that
- * meets it is held, using no attempt, until the provider answers again, its notice
- * expires, or DELIVERY_GIVE_UP_AFTER has passed since the outage began (or since the batch
- * was queued, if later: a batch queued late in a long outage still gets the full time).
+ * marked down in Redis (channel-state.ts) for the console and /readyz. Whether each batch
+ * that meets it is held (retry-policy.ts) reads the `since` kept here, so every batch and
+ * worker process meeting one outage agrees.
  */
 export function createProviderOutage(deps: Pick<Deps, 'redis' | 'config' | 'logger'>, channel: ChannelId) {
   const states = createChannelStates(deps.redis, deps.config.queuePrefix);
-  const settings = outageSettings(deps.config);
   const log = deps.logger.child({ channel });
-  const word = CHANNEL_WORD[channel];
-  const who: DownParty = { ja: `${word.ja}の配信先`, en: `the ${word.en} provider` };
 
   return {
-    async failed(
-      batch: { queuedAt: number; expiresAt: Date | null; retryAfterMs?: number | undefined },
-      reason: string,
-      now = new Date(),
-    ): Promise<OutageDecision> {
-      const since = await states.markDown(channel, reason, now);
-      const decision = decideHold(
+    /** The provider failed as a whole: marks the channel down; returns since when it has been. */
+    failed(reason: string, now = new Date()): Promise<Date> {
+      return states.markDown(channel, reason, now);
+    },
+
+    /** The batch that met it is held (retry-policy.ts decided so): said once per probe. */
+    held(since: Date, waitMs: number, reason: string, now = new Date()): void {
+      log.warn(
         {
-          since,
-          heldSince: Math.max(since.getTime(), batch.queuedAt),
-          expiresAt: batch.expiresAt,
-          retryAfterMs: batch.retryAfterMs,
-          lastError: reason,
+          downSince: since.toISOString(),
+          downForMs: now.getTime() - since.getTime(),
+          nextProbeMs: waitMs,
+          reason,
         },
-        who,
-        settings,
-        now,
+        'provider down: channel paused, probing',
       );
-      if (decision.hold) {
-        log.warn(
-          {
-            downSince: since.toISOString(),
-            downForMs: now.getTime() - since.getTime(),
-            nextProbeMs: decision.waitMs,
-            reason,
-          },
-          'provider down: channel paused, probing',
-        );
-      }
-      return decision;
     },
 
     /** The provider took a send: clear the outage, if there was one. */

@@ -1,6 +1,6 @@
 import type { WorkerOptions } from 'bullmq';
 import type { Deps } from '../src/deps.ts';
-import { backoffDelay } from './failure.ts';
+import { backoffStrategy } from './failure.ts';
 
 /** Settings every Hibiki worker shares: connection, prefix, stall detection and backoff. */
 export function baseWorkerOptions(deps: Pick<Deps, 'redis' | 'config'>): WorkerOptions {
@@ -16,8 +16,7 @@ export function baseWorkerOptions(deps: Pick<Deps, 'redis' | 'config'>): WorkerO
     // many times rather than failing every recipient in it.
     maxStalledCount: 10,
     settings: {
-      backoffStrategy: (attemptsMade, _type, err) =>
-        backoffDelay(attemptsMade, err, { baseMs: delivery.retryBaseMs, maxMs: delivery.retryMaxMs }),
+      backoffStrategy: backoffStrategy({ baseMs: delivery.retryBaseMs, maxMs: delivery.retryMaxMs }),
     },
   };
 }
