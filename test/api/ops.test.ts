@@ -98,7 +98,10 @@ describe('operations endpoints', () => {
     redis.on('error', () => {});
     const db = await createTestDb('sqlite');
     await db.close();
-    const ops = createOpsRoutes({ ...deps, redis, store: { ...deps.store, probe: () => db.probe() } }, { readyTimeoutMs: 300 });
+    const ops = createOpsRoutes(
+      { ...deps, redis, store: { ...deps.store, probe: () => db.probe() } },
+      { readyTimeoutMs: 300 },
+    );
     const res = await ops.request('/readyz');
     expect(res.status).toBe(503);
     expect(((await res.json()) as { checks: unknown }).checks).toEqual({ redis: 'timeout', store: 'error' });
