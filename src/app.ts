@@ -5,6 +5,7 @@ import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices.ts';
 import { createOpsRoutes } from './api/ops.ts';
+import { createPublicSubscriptionRoutes } from './api/public-subscriptions.ts';
 import { createPushRoutes } from './api/push.ts';
 import { createSubscriberRoutes } from './api/subscribers.ts';
 import { createTokenRoutes } from './api/tokens.ts';
@@ -24,8 +25,9 @@ import { auditRequestOrigin } from './http/request-context.ts';
 import { serverRequestId } from './http/request-id.ts';
 import { onlySurface, type Surface } from './http/surface.ts';
 import type { Logger } from './logger.ts';
-import { createNoticeService } from './services/notices.ts';
-import { createResidentService } from './services/residents.ts';
+import { createNoticeService, type NoticeService } from './services/notices.ts';
+import { createResidentService, type ResidentService } from './services/residents.ts';
+import { createTokenService, type TokenService } from './services/tokens.ts';
 import { createPublicNoticeQuery } from './store/public-notices.ts';
 import { createVapidResolver } from './store/vapid.ts';
 import { createApiDocsRoutes } from './web/api-docs.ts';
@@ -72,12 +74,31 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The use cases every surface (staff API, console, residents' pages and API) shares. */
+export interface Services {
+  notices: NoticeService;
+  /** For the staff import (confirmation mails), the residents' own pages and their API. */
+  residents: ResidentService;
+  tokens: TokenService;
+}
+
+/** The one place the services are built: the surfaces are handed these, and build none. */
+export function createServices(deps: Deps): Services {
+  return {
+    notices: createNoticeService(deps),
+    residents: createResidentService(deps),
+    tokens: createTokenService({ tokens: deps.store.tokens, audit: deps.store.audit }),
+  };
+}
+
 export interface AppOptions {
   /**
    * Which listener this app answers for (src/http/surface.ts): `all` (the default, one port
    * for everything), or with ADMIN_PORT `public` (residents) and `admin` (staff, operations).
    */
   surface?: Surface;
+  /** Built once for every listener (src/http/listen.ts); by default, for this app alone. */
+  services?: Services;
 }
 
 /**
@@ -134,9 +155,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
       '`hibiki token create --role author|approver|admin --name NAME` で作ったトークン / a token from `hibiki token create`',
   });
 
-  const notices = createNoticeService(deps);
-  // One for the staff import (confirmation mails) and the residents' own pages.
-  const residents = createResidentService(deps);
+  const services = options.services ?? createServices(deps);
+  const { notices, residents } = services;
   app.route('/', createOpsRoutes(deps));
   app.route('/', createNoticeRoutes({ tokens: deps.store.tokens, notices, links: deps.links }));
   app.route(
@@ -149,7 +169,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
       catalogue: deps.catalogue,
     }),
   );
-  app.route('/', createTokenRoutes({ tokens: deps.store.tokens, audit: deps.store.audit }));
+  app.route('/', createTokenRoutes({ tokens: deps.store.tokens, service: services.tokens }));
   app.route(
     '/',
     createWebhookRoutes({
@@ -175,6 +195,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     createNoticesFeedRoutes({ query: createPublicNoticeQuery(deps.store), links: deps.links, config: deps.config }),
   );
   app.route('/', createLineWebhookRoutes(deps));
+  app.route('/', createPublicSubscriptionRoutes({ residents }));
   app.route('/', createResidentRoutes(deps, { residents }));
   if (deps.channels.get('webpush')) {
     app.route(
@@ -202,7 +223,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     );
   }
   // The public app answers none of the console's paths anyway (onlySurface): it need not build it and Bull Board.
-  if (staffSide) app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { notices }));
+  if (staffSide) app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { services }));
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
   app.doc('/openapi.json', {

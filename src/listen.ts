@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { createApp } from './app.ts';
+import { createApp, createServices } from './app.ts';
 import type { Deps } from './deps.ts';
 import { httpServerOptions } from './http/server-options.ts';
 import type { Surface } from './http/surface.ts';
@@ -27,9 +27,11 @@ export async function startListeners(deps: Deps, logger: Logger): Promise<Listen
       ]
     : [{ surface: 'all', port: config.port, host: config.host, base: config.publicBaseUrl }];
   const started: Listener[] = [];
+  // One set of services for both listeners: the public one's residents and the staff one's console share it.
+  const services = createServices(deps);
   try {
     for (const w of wanted) {
-      const app = createApp(deps, { surface: w.surface });
+      const app = createApp(deps, { surface: w.surface, services });
       const server = await new Promise<ServerType>((resolve, reject) => {
         const s = serve(
           {

@@ -1,8 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { STAFF_ROLES } from '../domain/staff.ts';
 import { requireRole } from '../http/auth.ts';
-import { createTokenService, TOKEN_NAME_MAX } from '../services/tokens.ts';
-import type { AuditRepo } from '../store/audit.ts';
+import { TOKEN_NAME_MAX, type TokenService } from '../services/tokens.ts';
 import type { TokenRepo } from '../store/tokens.ts';
 import { bearer, createRouter, errorResponses } from './router.ts';
 
@@ -46,15 +45,15 @@ const TokenCreated = z
   .openapi('StaffTokenCreated');
 
 export interface TokenRoutesDeps {
+  /** For the bearer check of the admin role. */
   tokens: TokenRepo;
-  audit: Pick<AuditRepo, 'record'>;
+  service: TokenService;
 }
 
 /** Admin API for staff tokens. A token is shown once, at creation; only its hash is stored. */
-export function createTokenRoutes({ tokens, audit }: TokenRoutesDeps) {
+export function createTokenRoutes({ tokens, service }: TokenRoutesDeps) {
   const app = createRouter();
   const admin = requireRole(tokens, 'admin');
-  const service = createTokenService({ tokens, audit });
 
   app.openapi(
     createRoute({

@@ -1,10 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../../src/app.ts';
+import { createApp, createServices } from '../../src/app.ts';
 import type { Deps } from '../../src/deps.ts';
 import type { Catalogue } from '../../src/domain/catalogue.ts';
 import { loadCatalogue } from '../../src/domain/load-catalogue.ts';
-import { createResidentService, type ResidentService } from '../../src/services/residents.ts';
-import { createResidentRoutes } from '../../src/web/resident-routes.ts';
+import type { ResidentService } from '../../src/services/residents.ts';
 
 export const EXAMPLE_CATALOGUE = fileURLToPath(new URL('../../templates/catalogue.example.json', import.meta.url));
 
@@ -19,15 +18,14 @@ export interface ResidentApp {
 }
 
 /**
- * The real app with the residents' pages and public API mounted beside it, as src/app.ts
- * mounts them. Requests made in-process carry no socket, so X-Forwarded-For names the client.
+ * The real app, with the resident service its pages and public API use. Requests made
+ * in-process carry no socket, so X-Forwarded-For names the client.
  */
 export function residentApp(deps: Deps, catalogue: Catalogue = deps.catalogue): ResidentApp {
   const withCatalogue = { ...deps, catalogue };
-  const residents = createResidentService(withCatalogue);
-  const app = createApp(withCatalogue);
-  app.route('/', createResidentRoutes(withCatalogue, { residents }));
-  return { app, residents };
+  const services = createServices(withCatalogue);
+  const app = createApp(withCatalogue, { services });
+  return { app, residents: services.residents };
 }
 
 /** The confirmation or manage link in a mail's text, as a path on the app. */

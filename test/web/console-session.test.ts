@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import { createServices } from '../../src/app.ts';
 import { createConsoleRoutes, safeNext } from '../../src/web/console/console-routes.tsx';
 import type { ConsoleEnv } from '../../src/web/console/session.ts';
 import { appSuite } from '../helpers/app-suite.ts';
@@ -110,13 +111,17 @@ describe('console sign-in and sessions', () => {
 
   it('gives a page only to the roles it names', async () => {
     const probe = new Hono<ConsoleEnv>();
-    const routes = createConsoleRoutes(hibiki.deps, [
-      (ctx) => {
-        const r = new Hono<ConsoleEnv>();
-        r.get('/console/admin-only', ctx.guard('admin'), (c) => c.text(`hello ${c.get('staff').name}`));
-        return r;
-      },
-    ]);
+    const routes = createConsoleRoutes(
+      hibiki.deps,
+      [
+        (ctx) => {
+          const r = new Hono<ConsoleEnv>();
+          r.get('/console/admin-only', ctx.guard('admin'), (c) => c.text(`hello ${c.get('staff').name}`));
+          return r;
+        },
+      ],
+      { services: createServices(hibiki.deps) },
+    );
     probe.route('/', routes);
     const author = await signedInConsole(probe, hibiki.deps.store.tokens, 'author', 'an-author');
     const refused = await author.get('/console/admin-only');

@@ -6,7 +6,8 @@ import type { StaffRole } from '../../domain/staff.ts';
 import { clientAddress } from '../../http/client-address.ts';
 import { ApiError, storeUnavailable } from '../../http/errors.ts';
 import { createRateLimiter } from '../../http/rate-limit.ts';
-import { createNoticeService, type NoticeService } from '../../services/notices.ts';
+import type { NoticeService } from '../../services/notices.ts';
+import type { TokenService } from '../../services/tokens.ts';
 import type { SessionLifetime } from '../../store/staff-sessions.ts';
 import { isStoreUnavailable } from '../../store/store-errors.ts';
 import { consoleBackLink } from './back-link.ts';
@@ -42,6 +43,7 @@ const SIGNIN_UNKNOWN_ACTOR = '(サインイン失敗 / failed sign-in)';
 export interface ConsolePageContext {
   deps: Deps;
   notices: NoticeService;
+  tokens: TokenService;
   session: SessionOptions;
   /** Signed in, with the role, and for a POST a matching CSRF token; otherwise the refusal page. */
   guard(role: StaffRole): MiddlewareHandler<ConsoleEnv>;
@@ -72,8 +74,8 @@ const REFUSAL_TEXT: Record<Exclude<ConsoleRefusal, 'signed_out'>, { ja: string; 
 
 export function createConsoleRoutes(
   deps: Deps,
-  pages: ConsolePageModule[] = [],
-  options: { lifetime?: SessionLifetime; notices?: NoticeService } = {},
+  pages: ConsolePageModule[],
+  options: { lifetime?: SessionLifetime; services: { notices: NoticeService; tokens: TokenService } },
 ): Hono<ConsoleEnv> {
   const logger = deps.logger.child({ component: 'console' });
   // With ADMIN_PORT the console lives on the admin listener's address, not the residents' site.
@@ -84,7 +86,7 @@ export function createConsoleRoutes(
     secure: baseUrl.protocol === 'https:',
     origin: baseUrl.origin,
   };
-  const notices = options.notices ?? createNoticeService(deps);
+  const { notices, tokens } = options.services;
   const limiter = createRateLimiter(deps.redis, `${deps.config.queuePrefix}:ratelimit:console-signin`);
 
   const app = new Hono<ConsoleEnv>();
@@ -344,7 +346,7 @@ export function createConsoleRoutes(
     );
   });
 
-  const ctx: ConsolePageContext = { deps, notices, session, guard };
+  const ctx: ConsolePageContext = { deps, notices, tokens, session, guard };
   for (const page of pages) app.route('/', page(ctx));
 
   app.all('/console/*', guard('author'), (c) =>

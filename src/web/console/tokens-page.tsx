@@ -3,7 +3,7 @@ import type { Child, FC } from 'hono/jsx';
 import type { FieldErrors } from '../../domain/bilingual.ts';
 import { roleLabel, STAFF_ROLES, type StaffRole } from '../../domain/staff.ts';
 import { ApiError } from '../../http/errors.ts';
-import { type CreatedToken, createTokenService, TOKEN_NAME_MAX } from '../../services/tokens.ts';
+import { type CreatedToken, TOKEN_NAME_MAX } from '../../services/tokens.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 import type { StaffToken } from '../../store/tokens.ts';
 import { JstTime } from '../notice-parts.tsx';
@@ -330,7 +330,7 @@ const ConfirmRevokePage: FC<{ session: ConsoleSession; token: StaffToken; missin
 /** /console/tokens: admins list, create and revoke staff tokens, audited as the API does. */
 export const createTokensPage: ConsolePageModule = (ctx) => {
   const app = new Hono<ConsoleEnv>();
-  const service = createTokenService({ tokens: ctx.deps.store.tokens, audit: ctx.deps.store.audit });
+  const service = ctx.tokens;
   const admin = ctx.guard('admin');
 
   const findToken = async (id: number) => (await service.list()).find((t) => t.id === id);
