@@ -104,7 +104,7 @@ export type ChannelErrorKind = 'retryable' | 'rate-limited' | 'permanent' | 'pro
 
 /**
  * A failure of a whole send() call. The worker turns it into BullMQ behaviour in one
- * place (workers/failure.ts): permanent is never retried, rate-limited pauses the
+ * place (workers/retry-policy.ts): permanent is never retried, rate-limited pauses the
  * channel's queue for retryAfterMs, provider-down pauses it too and probes the provider
  * with backoff (retryAfterMs, when given, is the earliest probe) using no attempt, until
  * the notice expires or DELIVERY_GIVE_UP_AFTER; retryable backs off with jitter.

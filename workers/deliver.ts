@@ -325,7 +325,7 @@ export function createDeliverWorkers(deps: Deps, options: DeliverOptions = {}): 
           {
             ...baseWorkerOptions(deps),
             concurrency: deps.config.delivery.concurrency,
-            // BullMQ honours queue.rateLimit() (failure.ts, a provider's 429) only on a queue whose
+            // BullMQ honours queue.rateLimit() (retry-policy.ts: a provider's 429, an outage) only on a queue whose
             // workers have a limiter: without one a rate-limited batch is taken again at once.
             // This limiter never limits by count.
             limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1_000 },
