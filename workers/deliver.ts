@@ -218,7 +218,7 @@ export function createDeliverProcessor(
           await queue.rateLimit(decision.waitMs);
           throw new RateLimitError();
         case 'fail':
-          await failRest(key, decision, log);
+          await failRest(key, decision, log, 'batch failed for good');
           // The last attempt's own error fails the job as it is; a refusal for good ends it at once.
           throw decision.cause === 'attempts' ? err : new UnrecoverableError(decision.reason);
         default:
@@ -296,10 +296,17 @@ export function createDeliverProcessor(
   }
 
   /** Fails for good what is still queued of the batch; the count failed. */
-  async function failRest(key: BatchKey, decision: Extract<RetryDecision, { action: 'fail' }>, log: Logger) {
+  async function failRest(
+    key: BatchKey,
+    decision: Extract<RetryDecision, { action: 'fail' }>,
+    log: Logger,
+    thrown?: 'batch failed for good',
+  ) {
     const failed = await store.deliveries.failRemaining(key, decision.reason);
     metrics.deliveries.inc({ channel: channel.id, status: 'failed' }, failed);
-    log.warn({ failed, reason: decision.reason }, FAILED_FOR_GOOD[decision.cause]);
+    // A run that threw on its last attempt reads as a batch that failed, not as recipients still failing.
+    const line = thrown && decision.cause === 'attempts' ? thrown : FAILED_FOR_GOOD[decision.cause];
+    log.warn({ failed, reason: decision.reason }, line);
     return failed;
   }
 
