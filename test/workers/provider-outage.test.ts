@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideHold, probeDelay } from '../../workers/provider-outage.ts';
+import { decideHold, probeDelay } from '../../workers/retry-policy.ts';
 
 const settings = { baseMs: 2_000, maxMs: 5 * 60_000, giveUpAfterMs: 24 * 60 * 60_000 };
 const who = { ja: 'メールの配信先', en: 'the E-mail provider' };
