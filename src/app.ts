@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices.ts';
+import { serveOpenApiDocument } from './api/openapi-document.ts';
 import { createOpsRoutes } from './api/ops.ts';
 import { createPublicSubscriptionRoutes } from './api/public-subscriptions.ts';
 import { createPushRoutes } from './api/push.ts';
@@ -226,15 +227,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   if (staffSide) app.route('/', createConsoleRoutes(deps, CONSOLE_PAGES, { services }));
   app.route('/', createFeedRoutes({ capMessages: deps.store.capMessages, links: deps.links, city: deps.config.city }));
 
-  app.doc('/openapi.json', {
-    openapi: '3.0.0',
-    info: {
-      title: 'Hibiki API',
-      version: '1.0.0',
-      description:
-        '響 Hibiki: 市の職員が一つの通知を住民の使うすべてのチャネルへ配信する API。 / Staff API of Hibiki, which broadcasts one notice to every channel residents use.',
-    },
-  });
+  serveOpenApiDocument(app, deps.config);
   if (deps.config.apiDocs && staffSide) app.route('/', createApiDocsRoutes());
 
   return app;

@@ -15,10 +15,23 @@ interface SharedCounts {
   key: string;
 }
 
+/** prom-client's default gauges whose names end in _total, which only counters may. */
+export const TOTAL_NAMED_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 /** Prometheus metrics; one registry per process (and per test), never the global one. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hibiki_' });
+  // Under their standard names (process_*, nodejs_*), which stock Node.js dashboards and alerts
+  // query; only our own metrics carry the hibiki_ prefix.
+  collectDefaultMetrics({ register: registry });
+  // prom-client also sums each of these per-type gauges into a gauge named *_total, a name
+  // Prometheus keeps for counters (`promtool check metrics` refuses it). sum(nodejs_active_handles)
+  // is the same number.
+  for (const name of TOTAL_NAMED_GAUGES) registry.removeSingleMetric(name);
 
   // Outcomes are recorded by worker processes, but only the API process answers /metrics:
   // once shareCounts() is called they are counted in Redis, so every process reports the

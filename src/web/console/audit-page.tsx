@@ -180,8 +180,7 @@ export const createAuditPage: ConsolePageModule = (ctx) => {
 
     return sendConsolePage(
       c,
-      <ConsoleLayout title="監査ログ" session={session} section="audit">
-        <style dangerouslySetInnerHTML={{ __html: PAGE_CSS }} />
+      <ConsoleLayout title="監査ログ" session={session} section="audit" styles={PAGE_CSS}>
         <h1>
           監査ログ <En>/ Audit log</En>
         </h1>

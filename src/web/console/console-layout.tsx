@@ -100,6 +100,8 @@ export interface ConsoleLayoutProps {
   /** Absent on the sign-in page. */
   session?: ConsoleSession | undefined;
   section: ConsoleSection;
+  /** The page's own CSS, after the console's in <head> (a <style> in <body> is invalid HTML where it stands). */
+  styles?: string;
   /** Names of scripts under /console/assets/, loaded with defer. */
   scripts?: string[];
   /** A console path to go on to at once: a navigation from our own page, so SameSite=Strict cookies go with it. */
@@ -117,6 +119,7 @@ export const ConsoleLayout: FC<ConsoleLayoutProps> = (props) => (
       {props.refresh ? <meta http-equiv="refresh" content={`0;url=${props.refresh}`} /> : null}
       <title>{`${props.title} | 響 Hibiki 管理画面`}</title>
       <style dangerouslySetInnerHTML={{ __html: CSS }} />
+      {props.styles ? <style dangerouslySetInnerHTML={{ __html: props.styles }} /> : null}
       {(props.scripts ?? []).map((name) => (
         <script src={`/console/assets/${name}.js`} defer />
       ))}

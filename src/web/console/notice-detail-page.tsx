@@ -167,6 +167,7 @@ export async function renderNoticeDetail(
       title={`${notice.title} | 通知の詳細`}
       session={session}
       section="notices"
+      styles={DETAIL_CSS}
       scripts={progress.live ? ['progress'] : []}
     >
       <p>
@@ -345,7 +346,6 @@ export async function renderNoticeDetail(
 
       <RevisionHistory detail={detail} unsent={unapproved ? '未定' : withdrawn ? '配信なし' : undefined} />
       <ApprovalSteps approval={approval} />
-      <style dangerouslySetInnerHTML={{ __html: DETAIL_CSS }} />
     </ConsoleLayout>,
     extras.status ?? 200,
   );

@@ -93,7 +93,7 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
 
     return sendConsolePage(
       c,
-      <ConsoleLayout title="通知一覧" session={session} section="notices">
+      <ConsoleLayout title="通知一覧" session={session} section="notices" styles={LIST_CSS}>
         <h1>
           通知一覧 <En>/ Notices</En>
         </h1>
@@ -221,7 +221,6 @@ export const createNoticeListPage: ConsolePageModule = (ctx) => {
             ) : null}
           </nav>
         ) : null}
-        <style dangerouslySetInnerHTML={{ __html: LIST_CSS }} />
       </ConsoleLayout>,
       invalid ? 400 : 200,
     );

@@ -57,8 +57,7 @@ interface ListPageProps {
 const ListPage: FC<ListPageProps> = ({ session, tokens, errors = {}, values = {}, revoked }) => {
   const selectedRole = values.role ?? 'author';
   return (
-    <ConsoleLayout title="トークン管理" session={session} section="tokens">
-      <style dangerouslySetInnerHTML={{ __html: PAGE_CSS }} />
+    <ConsoleLayout title="トークン管理" session={session} section="tokens" styles={PAGE_CSS}>
       <h1>
         トークン管理 <En>/ Staff tokens</En>
       </h1>
@@ -187,7 +186,7 @@ const ListPage: FC<ListPageProps> = ({ session, tokens, errors = {}, values = {}
         <label for="token-role">
           役割 <En>/ Role</En>
         </label>
-        <select id="token-role" name="role" required {...fieldAria(errors.role, { error: 'token-role-error' })}>
+        <select id="token-role" name="role" {...fieldAria(errors.role, { error: 'token-role-error' })}>
           {STAFF_ROLES.map((role) => (
             <option value={role} selected={role === selectedRole}>
               {roleLabel(role)} — {ROLE_HINT[role].ja}
