@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { logBatch, reportResult } from '../report.ts';
 import { deadline } from '../shared/deadline.ts';
+import { describeOutboundFailure } from '../shared/network-failure.ts';
 import {
   createOutboundHttp,
-  describeOutboundFailure,
   type OutboundHttp,
   type OutboundInit,
   OutboundRefusedError,
 } from '../shared/outbound-http.ts';
+import { retryAfterMs } from '../shared/retry-after.ts';
 import type { Channel, Recipient, RecipientResult, SendContext } from '../types.ts';
 import { renderWebhook, type WebhookPayload } from './payload.ts';
 import { secretKey, signWebhook, webhookId } from './sign.ts';
@@ -149,7 +150,7 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
     await response.body?.cancel().catch(() => undefined);
     const answer = `HTTP ${status} from ${host}`;
     if (status === 429) {
-      const after = retryAfterMs(response.headers.get('retry-after'), now());
+      const after = retryAfterMs(response.headers.get('retry-after'), now(), MAX_RETRY_AFTER_MS);
       // The receiver asked to slow down: waiting for it should not use up the delivery's attempts.
       return {
         deliveryId,
@@ -160,7 +161,7 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       };
     }
     if (status === 408 || status >= 500) {
-      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now()), true);
+      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now(), MAX_RETRY_AFTER_MS), true);
     }
     if (status === 401 || status === 403) {
       return failed(`${answer} (the receiver refused the request: check that it verifies with the current secret)`);
@@ -222,20 +223,6 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       if (ownOutbound) outbound.close();
     },
   };
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now: Date): number | undefined {
-  if (!header) return undefined;
-  const value = header.trim();
-  let ms: number;
-  if (/^\d+$/.test(value)) ms = Number(value) * 1000;
-  else {
-    const at = Date.parse(value);
-    if (Number.isNaN(at)) return undefined;
-    ms = at - now.getTime();
-  }
-  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
 /** Where a redirect points, host only (a relative Location stays on the endpoint's host). */
