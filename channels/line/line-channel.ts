@@ -143,6 +143,7 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
   async function broadcastSend(message: LineRendered, to: Recipient, ctx: SendContext): Promise<RecipientResult[]> {
     const retryKey = lineRetryKey(ctx.deliveryKey, `broadcast:${to.locale}`);
     const request: messagingApi.BroadcastRequest = { messages: message.messages };
+    await ctx.waitTurn?.();
     const answer = await call('POST', '/v2/bot/message/broadcast', 'the broadcast', {
       body: request,
       retryKey,
@@ -249,6 +250,8 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
             messages: message.messages,
           };
           what = `the multicast to ${chunk.length} recipient${chunk.length === 1 ? '' : 's'}`;
+          // A routine batch waits, request by request, while an alert of LINE is sending in this process.
+          await ctx.waitTurn?.();
           answer = await call('POST', '/v2/bot/message/multicast', what, {
             body: request,
             retryKey,

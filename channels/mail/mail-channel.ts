@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
 import type { Logger } from 'pino';
 import { logBatch, reportResult } from '../report.ts';
+import { sendEach } from '../shared/send-each.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import type { DkimSigning } from './dkim.ts';
 import { loadMailTemplates, personaliseMail, type RenderedMail, renderMail } from './render-mail.ts';
@@ -156,23 +157,17 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
 
     async send(message, to, ctx) {
       const started = Date.now();
-      const outcomes: Array<Outcome | undefined> = new Array(to.length);
-      let next = 0;
       // Set once the server cannot be reached or stops answering: every further recipient
       // would wait out the same timeout, so the rest of the batch is left for the retry.
       let serverDown = false;
       // One message per recipient (each has its own unsubscribe link), at most one in
       // flight per pooled connection, so an abort stops new messages promptly instead of
       // leaving a long queue inside nodemailer.
-      const runner = async () => {
-        while (!ctx.signal.aborted && !serverDown) {
-          await ctx.waitTurn?.();
-          if (ctx.signal.aborted) return;
-          const i = next++;
-          const recipient = to[i];
-          if (!recipient) return;
+      const outcomes = await sendEach<Recipient, Outcome | undefined>(
+        to,
+        { concurrency, ctx, stop: () => serverDown },
+        async (recipient) => {
           const outcome = await sendOne(message, recipient, ctx);
-          outcomes[i] = outcome;
           if (outcome.serverLevel && outcome.code !== undefined && CONNECTION_CODES.has(outcome.code)) {
             serverDown = true;
           }
@@ -188,9 +183,10 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
             );
           }
           reportResult('mail', ctx, outcome.result, logger);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, to.length) }, runner));
+          return outcome;
+        },
+        () => undefined,
+      );
 
       const notTried = serverDown
         ? 'not sent: the SMTP server stopped answering earlier in this batch'

@@ -9,6 +9,7 @@ import {
   OutboundRefusedError,
 } from '../shared/outbound-http.ts';
 import { retryAfterMs } from '../shared/retry-after.ts';
+import { sendEach } from '../shared/send-each.ts';
 import type { Channel, Recipient, RecipientResult, SendContext } from '../types.ts';
 import { renderWebhook, type WebhookPayload } from './payload.ts';
 import { secretKey, signWebhook, webhookId } from './sign.ts';
@@ -182,38 +183,46 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
 
     async send(payload, to, ctx) {
       const started = Date.now();
-      const results = await Promise.all(
-        to.map(async (recipient) => {
+      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult => {
+        if (result.status !== 'sent') {
+          logger.debug(
+            {
+              deliveryKey: ctx.deliveryKey,
+              deliveryId: recipient.deliveryId,
+              host: hostOf(recipient.address),
+              status: result.status,
+              reason: result.reason,
+            },
+            'webhook not delivered',
+          );
+        }
+        reportResult('webhook', ctx, result, logger);
+        return result;
+      };
+      // All at once: a batch is a handful of systems, each with a receiver of its own.
+      const results = await sendEach(
+        to,
+        { concurrency: MAX_BATCH, ctx },
+        async (recipient) => {
           let result: RecipientResult;
-          if (ctx.signal.aborted) {
-            result = { deliveryId: recipient.deliveryId, status: 'retry', reason: 'not sent: the send was aborted' };
-          } else {
-            try {
-              result = await sendOne(payload, recipient, ctx);
-            } catch (err) {
-              // A failing secret lookup (the store is down) is worth another try, not a lost notice.
-              result = {
-                deliveryId: recipient.deliveryId,
-                status: 'retry',
-                reason: `could not prepare the request: ${(err as Error).message}`,
-              };
-            }
+          try {
+            result = await sendOne(payload, recipient, ctx);
+          } catch (err) {
+            // A failing secret lookup (the store is down) is worth another try, not a lost notice.
+            result = {
+              deliveryId: recipient.deliveryId,
+              status: 'retry',
+              reason: `could not prepare the request: ${(err as Error).message}`,
+            };
           }
-          if (result.status !== 'sent') {
-            logger.debug(
-              {
-                deliveryKey: ctx.deliveryKey,
-                deliveryId: recipient.deliveryId,
-                host: hostOf(recipient.address),
-                status: result.status,
-                reason: result.reason,
-              },
-              'webhook not delivered',
-            );
-          }
-          reportResult('webhook', ctx, result, logger);
-          return result;
-        }),
+          return finish(recipient, result);
+        },
+        (recipient) =>
+          finish(recipient, {
+            deliveryId: recipient.deliveryId,
+            status: 'retry',
+            reason: 'not sent: the send was aborted',
+          }),
       );
       logBatch('webhook', ctx, results, started, logger, { type: payload.type });
       return results;

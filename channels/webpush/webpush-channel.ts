@@ -5,6 +5,7 @@ import { logBatch, reportResult } from '../report.ts';
 import { describeOutboundFailure } from '../shared/network-failure.ts';
 import { createOutboundHttp, type OutboundHttp } from '../shared/outbound-http.ts';
 import { retryAfterMs } from '../shared/retry-after.ts';
+import { sendEach } from '../shared/send-each.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { DEFAULT_PUSH_HOSTS, pushEndpointProblem, pushHostOf } from './endpoint-policy.ts';
 import { PUSH_LIMITS, type PushPayload, renderPush } from './push-payload.ts';
@@ -218,18 +219,7 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
           );
         }
       }
-      const results = await mapBounded(to, concurrency, async (recipient) => {
-        let result: RecipientResult;
-        try {
-          result = await sendOne(payload, recipient, ctx, prefetched);
-        } catch (err) {
-          // A failing key lookup (the store is down) is worth another try, not a lost alert.
-          result = {
-            deliveryId: recipient.deliveryId,
-            status: 'retry',
-            reason: `could not prepare the push message: ${(err as Error).message}`,
-          };
-        }
+      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult => {
         if (result.status !== 'sent') {
           // The push service's host only: the endpoint identifies a resident's browser.
           logger.debug(
@@ -245,7 +235,31 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
         }
         reportResult('webpush', ctx, result, logger);
         return result;
-      });
+      };
+      const results = await sendEach(
+        to,
+        { concurrency, ctx },
+        async (recipient) => {
+          let result: RecipientResult;
+          try {
+            result = await sendOne(payload, recipient, ctx, prefetched);
+          } catch (err) {
+            // A failing key lookup (the store is down) is worth another try, not a lost alert.
+            result = {
+              deliveryId: recipient.deliveryId,
+              status: 'retry',
+              reason: `could not prepare the push message: ${(err as Error).message}`,
+            };
+          }
+          return finish(recipient, result);
+        },
+        (recipient) =>
+          finish(recipient, {
+            deliveryId: recipient.deliveryId,
+            status: 'retry',
+            reason: 'not sent: the send was aborted',
+          }),
+      );
       logBatch('webpush', ctx, results, started, logger, { urgency: payload.urgency });
       return results;
     },
@@ -317,18 +331,4 @@ function providerIdOf(response: Response): string {
   const location = response.headers.get('location');
   const id = location?.split('/').filter(Boolean).pop();
   return (id ?? `HTTP ${response.status}`).slice(0, 200);
-}
-
-/** Runs fn over items with at most `limit` at once; results in input order. */
-async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }

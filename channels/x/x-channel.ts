@@ -141,6 +141,8 @@ export function createXChannel(options: XChannelOptions, deps: XChannelDeps): Ch
   }
 
   async function postFirst(text: string, ctx: SendContext): Promise<string> {
+    // A routine post waits while an alert of this channel is being posted in this process.
+    await ctx.waitTurn?.();
     if (ctx.signal.aborted) {
       throw new ChannelError('x', 'retryable', 'the send was aborted before posting', { cause: ctx.signal.reason });
     }
@@ -168,6 +170,7 @@ export function createXChannel(options: XChannelOptions, deps: XChannelDeps): Ch
     while (state.done < total) {
       const text = state.texts[state.done] as string;
       for (let tries = 0; ; tries++) {
+        await ctx.waitTurn?.();
         if (ctx.signal.aborted) {
           logger.warn(
             { deliveryKey: ctx.deliveryKey, posted: state.done, of: total },
