@@ -34,6 +34,8 @@ export function createCapChannel(options: CapOptions, deps: CapChannelDeps): Cha
 
     async send(message, to, ctx) {
       if (to.length === 0) return [];
+      // A routine message waits while an alert is being archived in this process.
+      await ctx.waitTurn?.();
       if (ctx.signal.aborted) {
         throw new ChannelError('cap', 'retryable', `archiving ${message.identifier} was aborted`, {
           cause: ctx.signal.reason,

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { NoticeView } from '../../src/domain/notice.ts';
 import { reportResult } from '../report.ts';
 import { deadline } from '../shared/deadline.ts';
+import { networkErrorCode } from '../shared/network-failure.ts';
+import { retryAfterMs } from '../shared/retry-after.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { createLineHttp, type LineHttpAnswer, lineHttpOverFetch } from './line-http.ts';
 import { LINE_LIMITS, type LineRendered, renderLineMessages } from './line-message.ts';
@@ -113,11 +115,7 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
           cause,
         });
       }
-      // node:http puts the socket's code on the error; fetch on its cause.
-      const code =
-        (cause as { code?: string }).code ??
-        (cause as { cause?: { code?: string } }).cause?.code ??
-        (cause as Error).name;
+      const code = networkErrorCode(cause) ?? (cause as Error).name;
       throw new ChannelError(
         'line',
         'provider-down',
@@ -145,6 +143,7 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
   async function broadcastSend(message: LineRendered, to: Recipient, ctx: SendContext): Promise<RecipientResult[]> {
     const retryKey = lineRetryKey(ctx.deliveryKey, `broadcast:${to.locale}`);
     const request: messagingApi.BroadcastRequest = { messages: message.messages };
+    await ctx.waitTurn?.();
     const answer = await call('POST', '/v2/bot/message/broadcast', 'the broadcast', {
       body: request,
       retryKey,
@@ -251,6 +250,8 @@ export function createLineChannel(options: LineOptions, deps: LineDeps): Channel
             messages: message.messages,
           };
           what = `the multicast to ${chunk.length} recipient${chunk.length === 1 ? '' : 's'}`;
+          // A routine batch waits, request by request, while an alert of LINE is sending in this process.
+          await ctx.waitTurn?.();
           answer = await call('POST', '/v2/bot/message/multicast', what, {
             body: request,
             retryKey,
@@ -336,20 +337,11 @@ function redact(s: string): string {
   return s.replace(/U[0-9a-f]{32}/g, 'U…');
 }
 
-/** Seconds or an HTTP date, as Retry-After allows; undefined when absent or unreadable. */
-function retryAfterMs(headers: LineAnswer['headers']): number | undefined {
-  const value = headers.get('retry-after');
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
 /** What an unaccepted answer means for the worker, with what a person needs to act. */
 function failure(answer: LineAnswer, what: string): ChannelError {
   const { status } = answer;
   const said = lineMessage(answer.body);
-  const after = retryAfterMs(answer.headers);
+  const after = retryAfterMs(answer.headers.get('retry-after'), Date.now());
   if (status === 401) {
     return new ChannelError(
       'line',

@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
+import type { NodemailerError, SendMailOptions } from 'nodemailer';
 import type { Logger } from 'pino';
 import { logBatch, reportResult } from '../report.ts';
+import { sendEach } from '../shared/send-each.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import type { DkimSigning } from './dkim.ts';
 import { loadMailTemplates, personaliseMail, type RenderedMail, renderMail } from './render-mail.ts';
+import { createMailTransport, type MailTransport, MailTransportSettingsError, OUTBOX_CODE } from './transport.ts';
 
 export interface MailOptions {
   /** The From header, e.g. `"菊池市 防災・お知らせ" <noreply@city.example.jp>`; its domain names Message-IDs. */
@@ -60,8 +58,6 @@ const CONNECTION_CODES = new Set([
   'EAI_AGAIN',
 ]);
 const AUTH_CODES = new Set(['EAUTH', 'ENOAUTH']);
-/** Our code for a failed outbox write; the file system's code stays in originalCode. */
-const OUTBOX_CODE = 'EOUTBOX';
 /** Our code for a relay's 421: it is closing the connection and asks to be tried later. */
 const TRY_LATER_CODE = 'ETRYLATER';
 const DEFAULT_THROTTLE_WAIT_MS = 60_000;
@@ -82,14 +78,6 @@ interface Outcome {
   code?: string;
 }
 
-interface Sender {
-  /** For errors and logs: host:port or the outbox directory, never credentials. */
-  target: string;
-  deliver(mail: SendMailOptions, fileStem: string): Promise<string>;
-  check(): Promise<void>;
-  close(): void;
-}
-
 export function createMailChannel(options: MailOptions, deps: MailDeps): Channel<RenderedMail> {
   // Bound once: a caller that already bound channel=mail would otherwise get the key twice.
   const logger = deps.logger.bindings().channel === 'mail' ? deps.logger : deps.logger.child({ channel: 'mail' });
@@ -100,9 +88,7 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
     throw new ChannelError('mail', 'permanent', `the From address (MAIL_FROM) has no usable address: ${options.from}`);
   }
   const mailto = options.unsubscribeMailto?.replace(/^mailto:/i, '');
-  const sender = options.smtpUrl
-    ? smtpSender(options.smtpUrl, concurrency, options.timeouts ?? {}, options.dkim)
-    : outboxSender(options.outboxDir, options.dkim);
+  const sender = mailTransport(options, concurrency);
   const throttleWaitMs = Math.max(1, options.throttleWaitMs ?? DEFAULT_THROTTLE_WAIT_MS);
 
   async function sendOne(message: RenderedMail, recipient: Recipient, ctx: SendContext): Promise<Outcome> {
@@ -156,23 +142,17 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
 
     async send(message, to, ctx) {
       const started = Date.now();
-      const outcomes: Array<Outcome | undefined> = new Array(to.length);
-      let next = 0;
       // Set once the server cannot be reached or stops answering: every further recipient
       // would wait out the same timeout, so the rest of the batch is left for the retry.
       let serverDown = false;
       // One message per recipient (each has its own unsubscribe link), at most one in
       // flight per pooled connection, so an abort stops new messages promptly instead of
       // leaving a long queue inside nodemailer.
-      const runner = async () => {
-        while (!ctx.signal.aborted && !serverDown) {
-          await ctx.waitTurn?.();
-          if (ctx.signal.aborted) return;
-          const i = next++;
-          const recipient = to[i];
-          if (!recipient) return;
+      const outcomes = await sendEach<Recipient, Outcome | undefined>(
+        to,
+        { concurrency, ctx, stop: () => serverDown },
+        async (recipient) => {
           const outcome = await sendOne(message, recipient, ctx);
-          outcomes[i] = outcome;
           if (outcome.serverLevel && outcome.code !== undefined && CONNECTION_CODES.has(outcome.code)) {
             serverDown = true;
           }
@@ -188,9 +168,10 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
             );
           }
           reportResult('mail', ctx, outcome.result, logger);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, to.length) }, runner));
+          return outcome;
+        },
+        () => undefined,
+      );
 
       const notTried = serverDown
         ? 'not sent: the SMTP server stopped answering earlier in this batch'
@@ -231,117 +212,26 @@ export function createMailChannel(options: MailOptions, deps: MailDeps): Channel
   };
 }
 
-function smtpSender(
-  smtpUrl: string,
-  connections: number,
-  timeouts: NonNullable<MailOptions['timeouts']>,
-  dkim: DkimSigning | undefined,
-): Sender {
-  let url: URL;
+/** The channel's transport: a pool of `connections` to the relay, or the outbox; settings errors in the channel's words. */
+function mailTransport(options: MailOptions, connections: number): MailTransport {
   try {
-    url = new URL(smtpUrl);
-  } catch {
-    // The URL may hold a password: say what is wrong, never echo it.
-    throw new ChannelError(
-      'mail',
-      'permanent',
-      'the SMTP URL is not a valid URL (expected smtp://host:port or smtps://…)',
-    );
-  }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-    throw new ChannelError(
-      'mail',
-      'permanent',
-      `the SMTP URL must start with smtp:// or smtps://, not ${url.protocol}//`,
-    );
-  }
-  const secure = url.protocol === 'smtps:';
-  const target = `${url.hostname}:${url.port || (secure ? 465 : 587)}`;
-  const transport = nodemailer.createTransport({
-    url: smtpUrl,
-    pool: true,
-    maxConnections: connections,
-    // The default of 100 messages per connection reconnects mid-broadcast and costs 1.5×.
-    maxMessages: Number.POSITIVE_INFINITY,
-    // nodemailer waits up to 2 min to connect by default; a worker should give up sooner
-    // and let the queue's backoff retry.
-    connectionTimeout: timeouts.connectionMs ?? 10_000,
-    greetingTimeout: timeouts.greetingMs ?? 10_000,
-    socketTimeout: timeouts.socketMs ?? 60_000,
-    // Its logger would print addresses; we log outcomes ourselves.
-    logger: false,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    ...(dkim ? { dkim } : {}),
-  });
-  return {
-    target,
-    async deliver(mail) {
-      const info = await transport.sendMail(mail);
-      return info.messageId;
-    },
-    async check() {
-      await transport.verify();
-    },
-    close() {
-      transport.close();
-    },
-  };
-}
-
-function outboxSender(outboxDir: string | undefined, dkim: DkimSigning | undefined): Sender {
-  if (!outboxDir) {
-    throw new ChannelError(
-      'mail',
-      'permanent',
-      'neither an SMTP URL (SMTP_URL) nor an outbox directory (OUTBOX_DIR) is set',
-    );
-  }
-  const transport = nodemailer.createTransport({
-    streamTransport: true,
-    buffer: true,
-    newline: 'windows',
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    ...(dkim ? { dkim } : {}),
-  });
-  let ready: Promise<unknown> | undefined;
-  const ensureDir = () => {
-    ready ??= mkdir(outboxDir, { recursive: true }).catch((err: unknown) => {
-      ready = undefined;
-      throw err;
+    return createMailTransport({
+      smtpUrl: options.smtpUrl,
+      outboxDir: options.outboxDir,
+      pool: connections,
+      timeouts: options.timeouts ?? {},
+      dkim: options.dkim,
     });
-    return ready;
-  };
-  return {
-    target: `outbox ${outboxDir}`,
-    async deliver(mail, fileStem) {
-      const info = await transport.sendMail(mail);
-      const file = join(outboxDir, `${fileStem}.eml`);
-      // Written under a temporary name and renamed, so a reader never sees half a message.
-      const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        await ensureDir();
-        await writeFile(tmp, info.message as Buffer);
-        await rename(tmp, file);
-      } catch (cause) {
-        const err = new Error(`cannot write to the outbox: ${(cause as Error).message}`, {
-          cause,
-        }) as NodemailerError & {
-          originalCode?: string;
-        };
-        err.code = OUTBOX_CODE;
-        err.originalCode = (cause as NodeJS.ErrnoException).code;
-        throw err;
-      }
-      return info.messageId;
-    },
-    async check() {
-      await ensureDir();
-      await access(outboxDir, constants.W_OK);
-    },
-    close() {},
-  };
+  } catch (err) {
+    if (!(err instanceof MailTransportSettingsError)) throw err;
+    const message =
+      err.problem === 'invalid-url'
+        ? 'the SMTP URL is not a valid URL (expected smtp://host:port or smtps://…)'
+        : err.problem === 'nowhere'
+          ? 'neither an SMTP URL (SMTP_URL) nor an outbox directory (OUTBOX_DIR) is set'
+          : err.message;
+    throw new ChannelError('mail', 'permanent', message);
+  }
 }
 
 function classify(err: NodemailerError, deliveryId: number, address: string): Outcome {

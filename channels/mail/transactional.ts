@@ -1,30 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
-import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Locale } from '../../src/domain/notice.ts';
 import type { DkimSigning } from './dkim.ts';
+import { createMailTransport, type MailTransport, MailTransportSettingsError } from './transport.ts';
 
 /**
  * Mails to one resident about their own subscription (confirm the address, a manage link
  * on request), apart from the notice channel: a handful an hour, each sent at once on
- * its own connection, through the same SMTP_URL or outbox as the notices; a staff
- * import's confirmations go in one batch over a pool.
+ * its own connection, through the same transport as the notices (./transport.ts); a
+ * staff import's confirmations go in one batch over a pool.
  */
 
 export type TransactionalKind = 'confirm' | 'manage-link';
 
 export interface TransactionalMailOptions {
   from: string;
-  /** smtp:// or smtps://, as for the mail channel. Unset: .eml files in outboxDir. */
-  smtpUrl?: string | undefined;
-  outboxDir?: string | undefined;
+  /**
+   * Where the mails go: the same SMTP relay or outbox as the notices (createMailTransport in
+   * ./transport.ts, made by the caller from its settings), signed as the notices are.
+   */
+  transport: MailTransport;
   templatesDir?: string;
-  /** Signed as the notices are (loadDkim in ./dkim.ts). */
-  dkim?: DkimSigning | undefined;
 }
 
 export interface TransactionalData {
@@ -96,33 +95,11 @@ export function createTransactionalMailer(
     }
   }
 
-  const target = targetOf(options);
-  const smtpTransport = (smtpUrl: string, pool: boolean): Transporter =>
-    nodemailer.createTransport({
-      url: smtpUrl,
-      ...(pool ? { pool: true, maxConnections: BATCH_CONNECTIONS, maxMessages: Number.POSITIVE_INFINITY } : {}),
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 30_000,
-      // Its logger would print addresses.
-      logger: false,
-      disableFileAccess: true,
-      disableUrlAccess: true,
-      ...(options.dkim ? { dkim: options.dkim } : {}),
-    });
-  const transport: Transporter = options.smtpUrl
-    ? smtpTransport(options.smtpUrl, false)
-    : nodemailer.createTransport({
-        streamTransport: true,
-        buffer: true,
-        newline: 'windows',
-        disableFileAccess: true,
-        disableUrlAccess: true,
-        ...(options.dkim ? { dkim: options.dkim } : {}),
-      });
+  const { transport } = options;
+  const target = transport.smtp ? `SMTP server ${transport.target}` : transport.target;
 
   const sender =
-    (via: Transporter): TransactionalSend =>
+    (via: MailTransport): TransactionalSend =>
     async (kind, to, locale, data) => {
       const message = {
         from: options.from,
@@ -134,9 +111,7 @@ export function createTransactionalMailer(
         headers: { 'Auto-Submitted': 'auto-generated' },
       };
       try {
-        const info = await via.sendMail(message);
-        if (!options.smtpUrl) await writeOutbox(options.outboxDir as string, kind, info.message as Buffer);
-        return info.messageId as string;
+        return await via.deliver(message, `${kind}-${Date.now()}-${randomBytes(6).toString('hex')}`);
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'error';
         deps.logger.warn({ kind, target, code }, 'transactional mail not sent');
@@ -151,8 +126,8 @@ export function createTransactionalMailer(
     send,
     async batch(work) {
       // The outbox writes files: nothing to pool.
-      if (!options.smtpUrl) return work(send);
-      const pool = smtpTransport(options.smtpUrl, true);
+      if (!transport.smtp) return work(send);
+      const pool = transport.pooled(BATCH_CONNECTIONS);
       try {
         return await work(sender(pool));
       } finally {
@@ -172,25 +147,25 @@ const sample: TransactionalData = {
   validHours: 24,
 };
 
-function targetOf(options: TransactionalMailOptions): string {
-  if (!options.smtpUrl) {
-    if (!options.outboxDir) throw new Error('neither SMTP_URL nor OUTBOX_DIR is set: sign-up mails cannot be sent');
-    return `outbox ${options.outboxDir}`;
-  }
+/**
+ * The transport for the residents' mails from the notices' settings: a new connection per
+ * mail (a handful an hour; a batch pools its own), and a shorter wait for answers than a
+ * broadcast's, since a resident is waiting on the page.
+ */
+export function createTransactionalTransport(settings: {
+  smtpUrl?: string | undefined;
+  outboxDir?: string | undefined;
+  dkim?: DkimSigning | undefined;
+}): MailTransport {
   try {
-    const url = new URL(options.smtpUrl);
-    return `SMTP server ${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`;
-  } catch {
+    return createMailTransport({ ...settings, timeouts: { socketMs: 30_000 } });
+  } catch (err) {
+    if (!(err instanceof MailTransportSettingsError)) throw err;
+    if (err.problem === 'nowhere')
+      throw new Error('neither SMTP_URL nor OUTBOX_DIR is set: sign-up mails cannot be sent');
     // The URL may hold a password: never echo it.
-    throw new Error('SMTP_URL is not a valid URL (expected smtp://host:port or smtps://…)');
+    if (err.problem === 'invalid-url')
+      throw new Error('SMTP_URL is not a valid URL (expected smtp://host:port or smtps://…)');
+    throw new Error(`SMTP_URL: ${err.message}`);
   }
-}
-
-/** Written under a temporary name and renamed, so a reader never sees half a message. */
-async function writeOutbox(dir: string, kind: TransactionalKind, raw: Buffer): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const stem = `${kind}-${Date.now()}-${randomBytes(6).toString('hex')}`;
-  const tmp = join(dir, `${stem}.eml.tmp`);
-  await writeFile(tmp, raw);
-  await rename(tmp, join(dir, `${stem}.eml`));
 }

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { logBatch, reportResult } from '../report.ts';
 import { deadline } from '../shared/deadline.ts';
+import { describeOutboundFailure } from '../shared/network-failure.ts';
 import {
   createOutboundHttp,
-  describeOutboundFailure,
   type OutboundHttp,
   type OutboundInit,
   OutboundRefusedError,
 } from '../shared/outbound-http.ts';
+import { retryAfterMs } from '../shared/retry-after.ts';
+import { sendEach } from '../shared/send-each.ts';
 import type { Channel, Recipient, RecipientResult, SendContext } from '../types.ts';
 import { renderWebhook, type WebhookPayload } from './payload.ts';
 import { secretKey, signWebhook, webhookId } from './sign.ts';
@@ -149,7 +151,7 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
     await response.body?.cancel().catch(() => undefined);
     const answer = `HTTP ${status} from ${host}`;
     if (status === 429) {
-      const after = retryAfterMs(response.headers.get('retry-after'), now());
+      const after = retryAfterMs(response.headers.get('retry-after'), now(), MAX_RETRY_AFTER_MS);
       // The receiver asked to slow down: waiting for it should not use up the delivery's attempts.
       return {
         deliveryId,
@@ -160,7 +162,7 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       };
     }
     if (status === 408 || status >= 500) {
-      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now()), true);
+      return retry(answer, retryAfterMs(response.headers.get('retry-after'), now(), MAX_RETRY_AFTER_MS), true);
     }
     if (status === 401 || status === 403) {
       return failed(`${answer} (the receiver refused the request: check that it verifies with the current secret)`);
@@ -181,38 +183,46 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
 
     async send(payload, to, ctx) {
       const started = Date.now();
-      const results = await Promise.all(
-        to.map(async (recipient) => {
+      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult => {
+        if (result.status !== 'sent') {
+          logger.debug(
+            {
+              deliveryKey: ctx.deliveryKey,
+              deliveryId: recipient.deliveryId,
+              host: hostOf(recipient.address),
+              status: result.status,
+              reason: result.reason,
+            },
+            'webhook not delivered',
+          );
+        }
+        reportResult('webhook', ctx, result, logger);
+        return result;
+      };
+      // All at once: a batch is a handful of systems, each with a receiver of its own.
+      const results = await sendEach(
+        to,
+        { concurrency: MAX_BATCH, ctx },
+        async (recipient) => {
           let result: RecipientResult;
-          if (ctx.signal.aborted) {
-            result = { deliveryId: recipient.deliveryId, status: 'retry', reason: 'not sent: the send was aborted' };
-          } else {
-            try {
-              result = await sendOne(payload, recipient, ctx);
-            } catch (err) {
-              // A failing secret lookup (the store is down) is worth another try, not a lost notice.
-              result = {
-                deliveryId: recipient.deliveryId,
-                status: 'retry',
-                reason: `could not prepare the request: ${(err as Error).message}`,
-              };
-            }
+          try {
+            result = await sendOne(payload, recipient, ctx);
+          } catch (err) {
+            // A failing secret lookup (the store is down) is worth another try, not a lost notice.
+            result = {
+              deliveryId: recipient.deliveryId,
+              status: 'retry',
+              reason: `could not prepare the request: ${(err as Error).message}`,
+            };
           }
-          if (result.status !== 'sent') {
-            logger.debug(
-              {
-                deliveryKey: ctx.deliveryKey,
-                deliveryId: recipient.deliveryId,
-                host: hostOf(recipient.address),
-                status: result.status,
-                reason: result.reason,
-              },
-              'webhook not delivered',
-            );
-          }
-          reportResult('webhook', ctx, result, logger);
-          return result;
-        }),
+          return finish(recipient, result);
+        },
+        (recipient) =>
+          finish(recipient, {
+            deliveryId: recipient.deliveryId,
+            status: 'retry',
+            reason: 'not sent: the send was aborted',
+          }),
       );
       logBatch('webhook', ctx, results, started, logger, { type: payload.type });
       return results;
@@ -222,20 +232,6 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
       if (ownOutbound) outbound.close();
     },
   };
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now: Date): number | undefined {
-  if (!header) return undefined;
-  const value = header.trim();
-  let ms: number;
-  if (/^\d+$/.test(value)) ms = Number(value) * 1000;
-  else {
-    const at = Date.parse(value);
-    if (Number.isNaN(at)) return undefined;
-    ms = at - now.getTime();
-  }
-  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
 /** Where a redirect points, host only (a relative Location stays on the endpoint's host). */

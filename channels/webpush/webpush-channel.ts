@@ -2,7 +2,10 @@ import type https from 'node:https';
 import type { Logger } from 'pino';
 import webpush from 'web-push';
 import { logBatch, reportResult } from '../report.ts';
-import { createOutboundHttp, describeOutboundFailure, type OutboundHttp } from '../shared/outbound-http.ts';
+import { describeOutboundFailure } from '../shared/network-failure.ts';
+import { createOutboundHttp, type OutboundHttp } from '../shared/outbound-http.ts';
+import { retryAfterMs } from '../shared/retry-after.ts';
+import { sendEach } from '../shared/send-each.ts';
 import { type Channel, ChannelError, type Recipient, type RecipientResult, type SendContext } from '../types.ts';
 import { DEFAULT_PUSH_HOSTS, pushEndpointProblem, pushHostOf } from './endpoint-policy.ts';
 import { PUSH_LIMITS, type PushPayload, renderPush } from './push-payload.ts';
@@ -216,18 +219,7 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
           );
         }
       }
-      const results = await mapBounded(to, concurrency, async (recipient) => {
-        let result: RecipientResult;
-        try {
-          result = await sendOne(payload, recipient, ctx, prefetched);
-        } catch (err) {
-          // A failing key lookup (the store is down) is worth another try, not a lost alert.
-          result = {
-            deliveryId: recipient.deliveryId,
-            status: 'retry',
-            reason: `could not prepare the push message: ${(err as Error).message}`,
-          };
-        }
+      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult => {
         if (result.status !== 'sent') {
           // The push service's host only: the endpoint identifies a resident's browser.
           logger.debug(
@@ -243,7 +235,31 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
         }
         reportResult('webpush', ctx, result, logger);
         return result;
-      });
+      };
+      const results = await sendEach(
+        to,
+        { concurrency, ctx },
+        async (recipient) => {
+          let result: RecipientResult;
+          try {
+            result = await sendOne(payload, recipient, ctx, prefetched);
+          } catch (err) {
+            // A failing key lookup (the store is down) is worth another try, not a lost alert.
+            result = {
+              deliveryId: recipient.deliveryId,
+              status: 'retry',
+              reason: `could not prepare the push message: ${(err as Error).message}`,
+            };
+          }
+          return finish(recipient, result);
+        },
+        (recipient) =>
+          finish(recipient, {
+            deliveryId: recipient.deliveryId,
+            status: 'retry',
+            reason: 'not sent: the send was aborted',
+          }),
+      );
       logBatch('webpush', ctx, results, started, logger, { urgency: payload.urgency });
       return results;
     },
@@ -281,7 +297,7 @@ function fromStatus(
     );
   }
   if (status === 429) {
-    const after = retryAfterMs(response.headers.get('retry-after') ?? undefined, at);
+    const after = retryAfterMs(response.headers.get('retry-after'), at, MAX_RETRY_AFTER_MS);
     // The push service asked to slow down: waiting for it should not use up the delivery's attempts.
     return {
       deliveryId: recipient.deliveryId,
@@ -291,7 +307,8 @@ function fromStatus(
       ...(after !== undefined ? { retryAfterMs: after } : {}),
     };
   }
-  if (status >= 500) return retry(answer, retryAfterMs(response.headers.get('retry-after') ?? undefined, at), true);
+  if (status >= 500)
+    return retry(answer, retryAfterMs(response.headers.get('retry-after'), at, MAX_RETRY_AFTER_MS), true);
   if (status === 401 || status === 403) {
     return failed(
       `${answer} (VAPID refused: the subscription was made with another VAPID key, or the key or subject is not accepted; check VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT)`,
@@ -314,32 +331,4 @@ function providerIdOf(response: Response): string {
   const location = response.headers.get('location');
   const id = location?.split('/').filter(Boolean).pop();
   return (id ?? `HTTP ${response.status}`).slice(0, 200);
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | undefined, at: Date): number | undefined {
-  if (!header) return undefined;
-  const value = header.trim();
-  let ms: number;
-  if (/^\d+$/.test(value)) ms = Number(value) * 1000;
-  else {
-    const when = Date.parse(value);
-    if (Number.isNaN(when)) return undefined;
-    ms = when - at.getTime();
-  }
-  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
-}
-
-/** Runs fn over items with at most `limit` at once; results in input order. */
-async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }

@@ -10,6 +10,8 @@ import {
   TwitterApi,
 } from 'twitter-api-v2';
 import { reportResult } from '../report.ts';
+import { networkErrorCode } from '../shared/network-failure.ts';
+import { retryAfterMs } from '../shared/retry-after.ts';
 import { type Channel, ChannelError, type RecipientResult, type SendContext } from '../types.ts';
 import { fitPost, type XLongText, type XPost } from './fit-post.ts';
 
@@ -139,6 +141,8 @@ export function createXChannel(options: XChannelOptions, deps: XChannelDeps): Ch
   }
 
   async function postFirst(text: string, ctx: SendContext): Promise<string> {
+    // A routine post waits while an alert of this channel is being posted in this process.
+    await ctx.waitTurn?.();
     if (ctx.signal.aborted) {
       throw new ChannelError('x', 'retryable', 'the send was aborted before posting', { cause: ctx.signal.reason });
     }
@@ -166,6 +170,7 @@ export function createXChannel(options: XChannelOptions, deps: XChannelDeps): Ch
     while (state.done < total) {
       const text = state.texts[state.done] as string;
       for (let tries = 0; ; tries++) {
+        await ctx.waitTurn?.();
         if (ctx.signal.aborted) {
           logger.warn(
             { deliveryKey: ctx.deliveryKey, posted: state.done, of: total },
@@ -385,7 +390,7 @@ function classify(err: unknown, ctx: ClassifyContext): Failure {
     const inner = (err.requestError ?? (err as unknown as { _options?: { error?: unknown } })._options?.error) as
       | NodeJS.ErrnoException
       | undefined;
-    const what = inner?.code ?? inner?.message ?? err.message;
+    const what = networkErrorCode(inner) ?? inner?.message ?? err.message;
     // No answer at all (refused, reset, DNS, TLS, a timeout): X is not reached.
     return failure(
       'provider-down',
@@ -434,8 +439,7 @@ export function rateLimitWait(headers: Record<string, string | string[] | undefi
   let wait: number;
   if (Number.isFinite(reset)) wait = reset * 1000 - now + 1000;
   else {
-    const after = Number(h('retry-after'));
-    wait = Number.isFinite(after) ? after * 1000 : DEFAULT_RATE_LIMIT_WAIT_MS;
+    wait = retryAfterMs(h('retry-after'), now) ?? DEFAULT_RATE_LIMIT_WAIT_MS;
   }
   return Math.min(Math.max(wait, 1_000), 24 * 60 * 60 * 1000);
 }

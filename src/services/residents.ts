@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { loadDkim } from '../../channels/mail/dkim.ts';
 import {
   createTransactionalMailer,
+  createTransactionalTransport,
   type TransactionalMailer,
   type TransactionalSend,
 } from '../../channels/mail/transactional.ts';
@@ -85,9 +86,11 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
     createTransactionalMailer(
       {
         from: config.mailFrom,
-        smtpUrl: config.smtpUrl,
-        outboxDir: config.outboxDir,
-        dkim: config.mailDkim && loadDkim(config.mailDkim),
+        transport: createTransactionalTransport({
+          smtpUrl: config.smtpUrl,
+          outboxDir: config.outboxDir,
+          dkim: config.mailDkim && loadDkim(config.mailDkim),
+        }),
       },
       { logger: deps.logger.child({ component: 'residents-mail' }) },
     );

@@ -103,6 +103,33 @@ describe.each(HARNESSES)('channel conformance: $id', (harness) => {
     expect((await h.delivered()) - before).toBe(size);
   });
 
+  it('waits its turn (ctx.waitTurn) before it sends a routine batch, and sends once let go', async () => {
+    const view = notice();
+    await h.prepare?.(view);
+    const to = h.recipients(Math.min(h.channel.maxBatch, 3));
+    const before = await h.delivered();
+    let letGo: () => void = () => undefined;
+    const turn = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    let asked = 0;
+    const sending = h.channel.send(h.channel.render(view, 'ja'), to, {
+      ...context(view),
+      waitTurn: () => {
+        asked++;
+        return turn;
+      },
+    });
+    // An alert of the same channel is sending meanwhile: nothing of this batch reaches the peer.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(asked).toBeGreaterThan(0);
+    expect(await h.delivered()).toBe(before);
+    letGo();
+    const results = await sending;
+    expect(results.map((r) => r.status)).toEqual(to.map(() => 'sent'));
+    expect((await h.delivered()) - before).toBe(to.length);
+  });
+
   it('reports a passing outage as something to retry, never as a permanent failure', async () => {
     if (!h.failNextTemporarily) return;
     const view = notice();

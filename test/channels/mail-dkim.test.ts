@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadDkim } from '../../channels/mail/dkim.ts';
 import { createMailChannel } from '../../channels/mail/mail-channel.ts';
-import { createTransactionalMailer } from '../../channels/mail/transactional.ts';
+import { createTransactionalMailer, createTransactionalTransport } from '../../channels/mail/transactional.ts';
 import type { Recipient } from '../../channels/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type SinkMessage, type SmtpSink, startSmtpSink } from '../fakes/smtp-sink.ts';
@@ -148,7 +148,13 @@ describe('mail that receivers trust', () => {
 
   it('signs the residents’ own mails (confirmation, manage link) the same way', async () => {
     const mailer = createTransactionalMailer(
-      { from: FROM, smtpUrl: sink.url, dkim: loadDkim({ domain: DOMAIN, selector: SELECTOR, keyFile }) },
+      {
+        from: FROM,
+        transport: createTransactionalTransport({
+          smtpUrl: sink.url,
+          dkim: loadDkim({ domain: DOMAIN, selector: SELECTOR, keyFile }),
+        }),
+      },
       { logger: silent },
     );
     try {

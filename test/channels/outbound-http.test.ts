@@ -5,11 +5,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cidrProblem, createAddressPolicy, hostRefusal } from '../../channels/shared/address-policy.ts';
-import {
-  createOutboundHttp,
-  describeOutboundFailure,
-  OutboundRefusedError,
-} from '../../channels/shared/outbound-http.ts';
+import { describeOutboundFailure } from '../../channels/shared/network-failure.ts';
+import { createOutboundHttp, OutboundRefusedError } from '../../channels/shared/outbound-http.ts';
 
 describe('address policy', () => {
   const strict = createAddressPolicy();
