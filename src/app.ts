@@ -23,7 +23,7 @@ import { auditRequestOrigin } from './http/request-context.ts';
 import { serverRequestId } from './http/request-id.ts';
 import { onlySurface, type Surface } from './http/surface.ts';
 import type { Logger } from './logger.ts';
-import { createNoticeService } from './services/notices.ts';
+import { createNoticeService } from './services/notices/index.ts';
 import { createResidentService } from './services/residents.ts';
 import { createVapidResolver } from './store/vapid.ts';
 import { createApiDocsRoutes } from './web/api-docs.ts';

@@ -14,7 +14,7 @@ import {
   type ResubmitInput,
   type RevisionDetail,
   revisionContent,
-} from '../services/notices.ts';
+} from '../services/notices/index.ts';
 import type { Notice } from '../store/notices.ts';
 import type { ProposedRevision } from '../store/proposed-revisions.ts';
 import type { TokenRepo } from '../store/tokens.ts';
