@@ -39,8 +39,8 @@ describe('submission', () => {
   });
   it('holds what is submitted for approval, and counts an approver’s own emergency as one approval', () => {
     expect(submission('emergency', true, author, one)).toEqual({ pending: true, selfApproved: false });
-    expect(submission('routine', true, author, one)).toEqual({ pending: true, selfApproved: false });
-    expect(submission('routine', false, author, one)).toEqual({ pending: false, selfApproved: false });
+    expect(submission('info', true, author, one)).toEqual({ pending: true, selfApproved: false });
+    expect(submission('info', false, author, one)).toEqual({ pending: false, selfApproved: false });
     expect(submission('emergency', false, alice, one)).toEqual({ pending: false, selfApproved: true });
     expect(submission('emergency', false, alice, two)).toEqual({ pending: true, selfApproved: true });
   });
@@ -82,7 +82,7 @@ describe('rounds and counts', () => {
     expect(approversOf(steps)).toBe(1);
   });
   it('requires nothing of a routine notice that went out unreviewed, and the policy of an emergency', () => {
-    const routine: NoticeFacts = { id: 'n-2', status: 'dispatched', severity: 'routine', createdBy: 'author' };
+    const routine: NoticeFacts = { id: 'n-2', status: 'dispatched', severity: 'info', createdBy: 'author' };
     expect(approvalState(routine, [], null, two).required).toBe(0);
     expect(approvalState({ ...routine, status: 'pending_approval' }, [], null, two).required).toBe(1);
     expect(approvalState(pending, [], null, two).required).toBe(2);
@@ -93,7 +93,7 @@ describe('rounds and counts', () => {
 
 describe('revisionNeedsApproval', () => {
   it('holds any change touching an emergency unless one approver is enough and posts it', () => {
-    const routine = { severity: 'routine' as const };
+    const routine = { severity: 'info' as const };
     const emergency = { severity: 'emergency' as const };
     expect(revisionNeedsApproval(routine, routine, author, undefined, one)).toBe(false);
     expect(revisionNeedsApproval(routine, emergency, author, undefined, one)).toBe(true);
@@ -102,7 +102,7 @@ describe('revisionNeedsApproval', () => {
   });
   it('sends every change after a waiting proposal the same way', () => {
     const waiting = { revision: 2, proposedBy: 'author', proposedByTokenId: 1 };
-    expect(revisionNeedsApproval({ severity: 'routine' }, { severity: 'routine' }, alice, waiting, one)).toBe(true);
+    expect(revisionNeedsApproval({ severity: 'info' }, { severity: 'info' }, alice, waiting, one)).toBe(true);
   });
 });
 

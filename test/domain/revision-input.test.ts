@@ -29,7 +29,7 @@ const current: Revision = {
   title: '避難指示',
   body: '避難してください',
   severity: 'emergency',
-  category: 'evacuation',
+  category: '避難情報',
   mode: 'actual',
   topics: ['disaster'],
   areas: ['432083-01'],
@@ -96,7 +96,7 @@ describe('changes', () => {
 describe('revisions', () => {
   it('gives a first revision its defaults; a schedule in the past means now', () => {
     const r = firstRevision(
-      { title: 't', body: 'b', severity: 'routine', category: 'other', topics: ['a', 'a'], scheduledAt: earlier },
+      { title: 't', body: 'b', severity: 'info', category: 'お知らせ', topics: ['a', 'a'], scheduledAt: earlier },
       known.channels,
       now,
     );
