@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
-import { createNoticeRoutes } from './api/notices.ts';
+import { createNoticeRoutes } from './api/notices/routes.ts';
 import { createOpsRoutes } from './api/ops.ts';
 import { createPushRoutes } from './api/push.ts';
 import { createSubscriberRoutes } from './api/subscribers.ts';

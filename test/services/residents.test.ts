@@ -238,7 +238,9 @@ describe('resident sign-up service over real SMTP and Redis', () => {
     expect(mail?.envelope.rcptTo).toEqual(['mine@example.jp']);
     expect(mail?.parsed.subject).toBe('Kikuchi City alerts: your link to manage your subscription');
     expect(await residents.subscriberOf(linkIn(mail?.parsed.text, 'manage').token)).toEqual(expect.any(Number));
-    await expect(residents.requestManageLink('not an address', 'ja', CLIENT)).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(residents.requestManageLink('not an address', 'ja', CLIENT)).rejects.toMatchObject({
+      kind: 'invalid',
+    });
   });
 
   it('refuses topics and areas outside the catalogue, naming the field', async () => {
