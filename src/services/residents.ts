@@ -11,7 +11,7 @@ import type { FieldErrors } from '../domain/bilingual.ts';
 import { mailboxKey, mailDomainOf } from '../domain/mailbox.ts';
 import { LOCALES, type Locale } from '../domain/notice.ts';
 import { invalidFields } from '../domain/refusal.ts';
-import { createRateLimiter, type RateLimiter } from '../http/rate-limit.ts';
+import { createRateLimiter, type RateLimiter } from '../queue/rate-limit.ts';
 import type { ResidentChoices, ResidentSubscription } from '../store/resident-subscriptions.ts';
 /**
  * Residents signing themselves up for mail, confirming, changing their choices and

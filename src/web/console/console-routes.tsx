@@ -5,7 +5,7 @@ import type { Deps } from '../../deps.ts';
 import type { StaffRole } from '../../domain/staff.ts';
 import { clientAddress } from '../../http/client-address.ts';
 import { ApiError, asApiError, storeUnavailable } from '../../http/errors.ts';
-import { createRateLimiter } from '../../http/rate-limit.ts';
+import { createRateLimiter } from '../../queue/rate-limit.ts';
 import { createNoticeService, type NoticeService } from '../../services/notices/index.ts';
 import type { SessionLifetime } from '../../store/staff-sessions.ts';
 import { isStoreUnavailable } from '../../store/store-errors.ts';
