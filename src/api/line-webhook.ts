@@ -4,7 +4,7 @@ import type { Deps } from '../deps.ts';
 import type { Topic } from '../domain/catalogue.ts';
 import type { Locale } from '../domain/notice.ts';
 import { publicPostLimit } from '../http/public-post-limit.ts';
-import { createRateLimiter } from '../http/rate-limit.ts';
+import { createRateLimiter } from '../queue/rate-limit.ts';
 import type { LineChoices } from '../store/line-contacts.ts';
 import { createLineEventReplays } from './line-event-replays.ts';
 

@@ -12,8 +12,8 @@ import type { Catalogue } from '../domain/catalogue.ts';
 import { LOCALES } from '../domain/notice.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { ApiError } from '../http/errors.ts';
-import type { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../logger.ts';
+import type { RateLimiter } from '../queue/rate-limit.ts';
 import type { PushSubscriptionRepo } from '../store/push-subscriptions.ts';
 import { createRouter, errorResponses } from './router.ts';
 export interface PushRoutesDeps {

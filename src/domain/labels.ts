@@ -1,6 +1,5 @@
-import type { DerivedStatus } from '../services/notices.ts';
-
 import type { Category, ChannelId, Locale, Mode, RevisionKind, Severity } from './notice.ts';
+import type { DerivedStatus } from './notice-status.ts';
 
 import type { ApprovalDecision } from './statuses.ts';
 

@@ -25,6 +25,12 @@ export interface Revision {
   createdAt: Date;
 }
 
+/** What staff decide for a revision; the store adds its number, CAP identifier and times. */
+export type RevisionInput = Omit<
+  Revision,
+  'noticeId' | 'revision' | 'capIdentifier' | 'sentAt' | 'createdBy' | 'createdAt'
+>;
+
 /** CAP identifiers must never be reused: one per revision, built from the notice id. */
 export function capIdentifierFor(cityCode: string, noticeId: string, revision: number): string {
   return `jp-${cityCode}-hibiki-${noticeId}-r${revision}`;

@@ -3,6 +3,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Bilingual, FieldErrors } from '../domain/bilingual.ts';
+import { Refusal, type RefusalKind } from '../domain/refusal.ts';
 import type { Logger } from '../logger.ts';
 import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/store-errors.ts';
 
@@ -33,6 +34,35 @@ export class ApiError extends Error {
     this.fields = options.fields;
     this.headers = options.headers;
   }
+}
+
+/**
+ * The one place a service's refusal becomes an HTTP status (as ntfy's server/errors.go
+ * keeps its table): services say what went wrong, never which status it is.
+ */
+export const REFUSAL_STATUS: Record<RefusalKind, ContentfulStatusCode> = {
+  invalid: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unprocessable: 422,
+  unavailable: 503,
+};
+
+export function refusalToApiError(refusal: Refusal): ApiError {
+  return new ApiError(
+    REFUSAL_STATUS[refusal.kind],
+    refusal.code,
+    refusal.text,
+    refusal.fields ? { fields: refusal.fields } : {},
+  );
+}
+
+/** A known error as the API answers it (an ApiError, or a service's Refusal), or undefined for anything else. */
+export function asApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof Refusal) return refusalToApiError(err);
+  return undefined;
 }
 
 /** One field's reason, the common case of a 400. */
@@ -182,7 +212,8 @@ export function errorResponseFor(c: Context, err: ApiError): Response {
  */
 export function createErrorHandler(logger: Logger): ErrorHandler {
   return (err, c) => {
-    if (err instanceof ApiError) return errorResponseFor(c, err);
+    const known = asApiError(err);
+    if (known) return errorResponseFor(c, known);
     if (err instanceof HTTPException) return errorResponseFor(c, fromHttpException(err));
     const requestId = c.get('requestId') as string | undefined;
     if (isStoreUnavailable(err)) {

@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../logger.ts';
+import type { RateLimiter } from '../queue/rate-limit.ts';
 import { errorResponseFor, payloadTooLarge } from './errors.ts';
 import { publicPostLimit } from './public-post-limit.ts';
-import type { RateLimiter } from './rate-limit.ts';
 
 /**
  * What anyone may send without a token is small: a sign-up, a push subscription, a

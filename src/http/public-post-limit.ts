@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../logger.ts';
+import type { RateLimiter, RateLimitResult } from '../queue/rate-limit.ts';
 import { clientAddress } from './client-address.ts';
 import { ApiError, errorResponse } from './errors.ts';
-import type { RateLimiter, RateLimitResult } from './rate-limit.ts';
 
 /** ioredis queues commands while Redis is away (maxRetriesPerRequest: null): don't wait for it. */
 const CHECK_TIMEOUT_MS = 1_000;

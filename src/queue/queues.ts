@@ -64,6 +64,16 @@ export interface Queues {
     data: Omit<DeliverJobData, 'batch' | 'channel'>,
     opts: { priority: number; round?: number },
   ): Promise<void>;
+  /**
+   * Starts a revision's dispatch job again when it failed for good: 'retried'; 'present' when
+   * a job exists and has not failed (left alone); 'absent' when none ever reached the queue.
+   */
+  retryFailedDispatch(noticeId: string, revision: number): Promise<'retried' | 'present' | 'absent'>;
+  /**
+   * Withdraws a scheduled dispatch that has not started: true when nothing will run (no job,
+   * or its delayed job removed); false when the job is running or done, so it cannot be stopped.
+   */
+  cancelScheduledDispatch(noticeId: string, revision: number): Promise<boolean>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -120,6 +130,23 @@ export function createQueues(settings: QueueSettings): Queues {
             backoff: { type: 'hibiki' },
           },
         })),
+      );
+    },
+    async retryFailedDispatch(noticeId, revision) {
+      const job = await dispatch.getJob(dispatchJobId(noticeId, revision));
+      if (!job) return 'absent';
+      if (!(await job.isFailed())) return 'present';
+      await job.retry();
+      return 'retried';
+    },
+    async cancelScheduledDispatch(noticeId, revision) {
+      const job = await dispatch.getJob(dispatchJobId(noticeId, revision));
+      if (!job) return true;
+      if (!(await job.isDelayed())) return false;
+      // A job that started meanwhile cannot be removed.
+      return job.remove().then(
+        () => true,
+        () => false,
       );
     },
     all: () => [dispatch, ...deliverQueues.values()],

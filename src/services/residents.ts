@@ -11,8 +11,8 @@ import type { Deps } from '../deps.ts';
 import type { FieldErrors } from '../domain/bilingual.ts';
 import { mailboxKey, mailDomainOf } from '../domain/mailbox.ts';
 import { LOCALES, type Locale } from '../domain/notice.ts';
-import { ApiError } from '../http/errors.ts';
-import { createRateLimiter, type RateLimiter } from '../http/rate-limit.ts';
+import { invalidFields } from '../domain/refusal.ts';
+import { createRateLimiter, type RateLimiter } from '../queue/rate-limit.ts';
 import type { ResidentChoices, ResidentSubscription } from '../store/resident-subscriptions.ts';
 /**
  * Residents signing themselves up for mail, confirming, changing their choices and
@@ -64,16 +64,7 @@ const domainKey = (email: string) => `domain:${hashed(mailDomainOf(email))}`;
 /** A form's list of unknown topics or areas is answered with this many at most, not one line per value sent. */
 const MAX_BAD_CHOICES_NAMED = 20;
 
-const invalid = (fields: FieldErrors) =>
-  new ApiError(
-    400,
-    'validation_failed',
-    {
-      ja: `入力内容に誤りがあります: ${Object.keys(fields).join(', ')}`,
-      en: `Invalid input: ${Object.keys(fields).join(', ')}`,
-    },
-    { fields },
-  );
+const invalid = (fields: FieldErrors) => invalidFields(fields);
 
 export function createResidentService(deps: ResidentServiceDeps, options: ResidentServiceOptions = {}) {
   const { config, catalogue, links } = deps;
@@ -214,7 +205,7 @@ export function createResidentService(deps: ResidentServiceDeps, options: Reside
 
   return {
     /**
-     * Checks a sign-up or a change of choices against the catalogue; throws a 400 ApiError
+     * Checks a sign-up or a change of choices against the catalogue; throws an invalid Refusal
      * naming each bad field. Topics may be empty (emergencies still arrive); areas empty
      * means the whole city.
      */

@@ -1,6 +1,6 @@
 import type { Bilingual, FieldErrors } from '../domain/bilingual.ts';
+import { invalidFields, notFound, Refusal } from '../domain/refusal.ts';
 import { STAFF_ROLES, type StaffIdentity, type StaffRole } from '../domain/staff.ts';
-import { ApiError, notFoundError } from '../http/errors.ts';
 import type { AuditRepo } from '../store/audit.ts';
 import type { StaffToken, TokenRepo } from '../store/tokens.ts';
 /** Long enough for a section and a person's name; short enough for a table cell and a log line. */
@@ -177,13 +177,12 @@ export function createTokenService({ tokens, audit }: TokenServiceDeps) {
     ): Promise<CreatedToken> {
       const checked = await prepareToken(tokens, raw);
       if ('errors' in checked) {
+        if (checked.status === 400) throw invalidFields(checked.errors);
         const fields = Object.keys(checked.errors).join(', ');
-        throw new ApiError(
-          checked.status,
-          checked.status === 409 ? 'name_taken' : 'validation_failed',
-          checked.status === 409
-            ? { ja: `同じ名前の有効なトークンがあります: ${fields}`, en: `A live token has this name: ${fields}` }
-            : { ja: `入力内容に誤りがあります: ${fields}`, en: `Invalid input: ${fields}` },
+        throw new Refusal(
+          'conflict',
+          'name_taken',
+          { ja: `同じ名前の有効なトークンがあります: ${fields}`, en: `A live token has this name: ${fields}` },
           { fields: checked.errors },
         );
       }
@@ -200,7 +199,7 @@ export function createTokenService({ tokens, audit }: TokenServiceDeps) {
 
     /** Revokes a live token; every console session made with it ends with it. 404 when none is live. */
     async revoke(actor: StaffIdentity, id: number): Promise<void> {
-      if (!(await tokens.revoke(id))) throw notFoundError({ ja: `有効なトークン ${id} `, en: `Live token ${id}` });
+      if (!(await tokens.revoke(id))) throw notFound({ ja: `有効なトークン ${id} `, en: `Live token ${id}` });
       await audit.record(actor.name, 'token.revoke', String(id));
     },
   };

@@ -1,15 +1,12 @@
 import type { Selectable } from 'kysely';
 import type { Mode, Severity } from '../domain/notice.ts';
-import { capIdentifierFor, type Revision } from '../domain/revision.ts';
+import { capIdentifierFor, type Revision, type RevisionInput } from '../domain/revision.ts';
 import type { NoticeStatus } from '../domain/statuses.ts';
 import type { Db } from './db.ts';
 import type { NoticesTable, RevisionsTable } from './schema.ts';
 import { fromIso, fromIsoOrNull, toIso } from './time.ts';
-/** What staff decide for a revision; the store adds its number, CAP identifier and times. */
-export type RevisionInput = Omit<
-  Revision,
-  'noticeId' | 'revision' | 'capIdentifier' | 'sentAt' | 'createdBy' | 'createdAt'
->;
+
+export type { RevisionInput };
 
 export interface Notice {
   id: string;

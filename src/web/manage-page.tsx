@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import type { FieldErrors } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { clientAddress } from '../http/client-address.ts';
-import { ApiError } from '../http/errors.ts';
+import { asApiError } from '../http/errors.ts';
 import type { ResidentView } from '../services/residents.ts';
 import { En } from './layout.tsx';
 import {
@@ -314,8 +314,9 @@ export function createManagePageRoutes(deps: ResidentPageDeps): Hono {
     const locale = single(form, 'locale') === 'en' ? 'en' : 'ja';
     try {
       await residents.requestManageLink(email, locale, clientOf(c));
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+    } catch (thrown) {
+      const err = asApiError(thrown);
+      if (!err) throw thrown;
       return page(
         c,
         '入力内容を確かめてください / Check your answers',
@@ -359,8 +360,9 @@ export function createManagePageRoutes(deps: ResidentPageDeps): Hono {
         try {
           const changed = await residents.manage(view.subscriberId, residents.normaliseChoices(raw));
           return changed ? show(c, changed, token, { flash: 'saved' }) : badLink(c);
-        } catch (err) {
-          if (!(err instanceof ApiError)) throw err;
+        } catch (thrown) {
+          const err = asApiError(thrown);
+          if (!err) throw thrown;
           const values = { topics: raw.topics ?? [], areas: raw.areas ?? [], locale: view.locale };
           return show(c, view, token, { values, errors: err.fields });
         }

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { FieldErrors } from '../domain/bilingual.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { clientAddress } from '../http/client-address.ts';
-import { ApiError } from '../http/errors.ts';
+import { asApiError } from '../http/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ResidentService, ResidentView } from '../services/residents.ts';
 import { En } from './layout.tsx';
@@ -296,8 +296,9 @@ export function createSubscribePageRoutes(deps: ResidentPageDeps): Hono {
     let request: ReturnType<ResidentService['normalise']>;
     try {
       request = residents.normalise(raw);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+    } catch (thrown) {
+      const err = asApiError(thrown);
+      if (!err) throw thrown;
       const values = {
         email: raw.email.slice(0, 254),
         topics: (raw.topics ?? []).filter((t) => topicIds.has(t)),

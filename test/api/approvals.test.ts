@@ -315,7 +315,7 @@ describe('approval with one approver (EMERGENCY_APPROVALS=1, sqlite)', () => {
     const author = { tokenId: -1, name: 'someone', role: 'author' as const };
     const approver = { tokenId: -2, name: 'staff-approver', role: 'approver' as const };
     const service = h.deps;
-    const { createNoticeService } = await import('../../src/services/notices.ts');
+    const { createNoticeService } = await import('../../src/services/notices/index.ts');
     const notices = createNoticeService(service);
     expect(await notices.checkApproval(id, author)).toMatchObject({ ok: false, code: 'forbidden' });
     expect(await notices.checkApproval(id, approver)).toEqual({ ok: true });

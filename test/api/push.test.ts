@@ -6,7 +6,7 @@ import { createPushRoutes } from '../../src/api/push.ts';
 import type { Catalogue } from '../../src/domain/catalogue.ts';
 import { DEFAULT_TOPICS } from '../../src/domain/catalogue.ts';
 import { createErrorHandler, notFound, validationHook } from '../../src/http/errors.ts';
-import { createRateLimiter } from '../../src/http/rate-limit.ts';
+import { createRateLimiter } from '../../src/queue/rate-limit.ts';
 import { createPushSubscriptionRepo, type PushSubscriptionRepo } from '../../src/store/push-subscriptions.ts';
 import { createVapidResolver, resolveVapidKeys } from '../../src/store/vapid.ts';
 import { createPushPageRoutes, PUSH_PAGE_CSP } from '../../src/web/push-page.tsx';

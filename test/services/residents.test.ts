@@ -238,14 +238,16 @@ describe('resident sign-up service over real SMTP and Redis', () => {
     expect(mail?.envelope.rcptTo).toEqual(['mine@example.jp']);
     expect(mail?.parsed.subject).toBe('Kikuchi City alerts: your link to manage your subscription');
     expect(await residents.subscriberOf(linkIn(mail?.parsed.text, 'manage').token)).toEqual(expect.any(Number));
-    await expect(residents.requestManageLink('not an address', 'ja', CLIENT)).rejects.toMatchObject({ status: 400 });
+    await expect(residents.requestManageLink('not an address', 'ja', CLIENT)).rejects.toMatchObject({
+      kind: 'invalid',
+    });
   });
 
   it('refuses topics and areas outside the catalogue, naming the field', async () => {
     const { residents } = await setUp();
     expect(() => residents.normalise({ email: 'x@example.jp', topics: ['nope'], areas: ['432105-09'] })).toThrow(
       expect.objectContaining({
-        status: 400,
+        kind: 'invalid',
         fields: expect.objectContaining({ topics: expect.any(Array), areas: expect.any(Array) }),
       }),
     );

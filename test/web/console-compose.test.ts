@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templateExampleValues } from '../../src/domain/notice-templates.ts';
 import type { StaffIdentity } from '../../src/domain/staff.ts';
 import { dispatchJobId } from '../../src/queue/names.ts';
-import { createNoticeService } from '../../src/services/notices.ts';
+import { createNoticeService } from '../../src/services/notices/index.ts';
 import { appSuite } from '../helpers/app-suite.ts';
 import { browserSuite, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { type ConsoleClient, expectCsrfRefused, signedInConsole } from '../helpers/console.ts';

@@ -1,6 +1,6 @@
 import type { FC } from 'hono/jsx';
 import { DECISION_WORD } from '../../domain/labels.ts';
-import type { ApprovalCheck, ApprovalState, DerivedStatus } from '../../services/notices.ts';
+import type { ApprovalCheck, ApprovalState, DerivedStatus } from '../../services/notices/index.ts';
 import type { ProposedRevision } from '../../store/proposed-revisions.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 import { JstTime } from '../notice-parts.tsx';

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { markedTitle } from '../../domain/marks.ts';
-import { ApiError } from '../../http/errors.ts';
+import { asApiError } from '../../http/errors.ts';
 import type { Notice } from '../../store/notices.ts';
 import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
@@ -146,7 +146,7 @@ export const createApprovalsPage: ConsolePageModule = (ctx) => {
       await ctx.notices.returnForChanges(id, comment, c.get('staff'));
     } catch (err) {
       // A missing comment is the form's to show beside the field, not an error page.
-      const reasons = err instanceof ApiError ? err.fields?.comment : undefined;
+      const reasons = asApiError(err)?.fields?.comment;
       if (!reasons) throw err;
       // No longer waiting: the page would have no form to show the error beside, so say that instead.
       const { status, proposal } = await ctx.notices.get(id);

@@ -6,7 +6,7 @@ import type { Bilingual } from '../../domain/bilingual.ts';
 import { CHANNEL_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import type { ChannelId, Locale, NoticeView } from '../../domain/notice.ts';
-import type { PreviewRender, PreviewResult } from '../../services/notices.ts';
+import type { PreviewRender, PreviewResult } from '../../services/notices/index.ts';
 import { En } from './console-layout.tsx';
 
 /**

@@ -8,8 +8,8 @@ import type { ChannelId, NoticeView } from '../../domain/notice.ts';
 import { fillNoticeTemplate } from '../../domain/notice-templates.ts';
 import type { Revision } from '../../domain/revision.ts';
 import { hasRole, type StaffIdentity } from '../../domain/staff.ts';
-import { ApiError } from '../../http/errors.ts';
-import type { NoticeInput } from '../../services/notices.ts';
+import { type ApiError, asApiError } from '../../http/errors.ts';
+import type { NoticeInput } from '../../services/notices/index.ts';
 import { SeverityBadge } from '../notice-parts.tsx';
 import { ChannelPreviews, describePreview, type PreviewModel, PreviewProblems } from './channel-previews.tsx';
 import {
@@ -122,8 +122,9 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       }
       // Rendered as the correction will go out: the next revision, marked 【訂正】.
       return describePreview(await notices.previewCorrection(correcting.noticeId, changes));
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+    } catch (thrown) {
+      const err = asApiError(thrown);
+      if (!err) throw thrown;
       const fields = Object.values(err.fields ?? {}).flat();
       return { problems: fields.length > 0 ? fields : [{ ja: err.message, en: err.messageEn }] };
     }
@@ -361,7 +362,10 @@ export const createComposePage: ConsolePageModule = (ctx) => {
   }
 
   /** Whether the service refused in a way the form can show beside its fields (otherwise the error page). */
-  const formRefusal = (err: unknown): err is ApiError => err instanceof ApiError && PLAIN_STATUSES.has(err.status);
+  const formRefusal = (thrown: unknown): ApiError | undefined => {
+    const err = asApiError(thrown);
+    return err && PLAIN_STATUSES.has(err.status) ? err : undefined;
+  };
 
   // ---- New notice ------------------------------------------------------------------------
 
@@ -486,8 +490,9 @@ export const createComposePage: ConsolePageModule = (ctx) => {
         `${noticePath(result.notice.id)}?done=${result.notice.status === 'pending_approval' ? 'submitted' : 'created'}`,
         303,
       );
-    } catch (err) {
-      if (!formRefusal(err)) throw err;
+    } catch (thrown) {
+      const err = formRefusal(thrown);
+      if (!err) throw thrown;
       if (err.code === 'idempotency_key_reused') {
         // This form was sent once and then changed (the browser's back button): the changed
         // notice is a new one, so it gets a new nonce, and staff decide whether to send it.
@@ -671,8 +676,12 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       return c.redirect(`${noticePath(id)}?done=${result.proposal ? 'proposed' : 'corrected'}`, 303);
     } catch (err) {
       await releaseOnce('correct', values.nonce);
-      if (!formRefusal(err)) throw err;
-      return page({ errors: formErrorsOf(err.fields, { ja: err.message, en: err.messageEn }), status: err.status });
+      const refused = formRefusal(err);
+      if (!refused) throw err;
+      return page({
+        errors: formErrorsOf(refused.fields, { ja: refused.message, en: refused.messageEn }),
+        status: refused.status,
+      });
     }
   });
 
@@ -747,8 +756,12 @@ export const createComposePage: ConsolePageModule = (ctx) => {
       );
     } catch (err) {
       await releaseOnce('resubmit', values.nonce);
-      if (!formRefusal(err)) throw err;
-      return page({ errors: formErrorsOf(err.fields, { ja: err.message, en: err.messageEn }), status: err.status });
+      const refused = formRefusal(err);
+      if (!refused) throw err;
+      return page({
+        errors: formErrorsOf(refused.fields, { ja: refused.message, en: refused.messageEn }),
+        status: refused.status,
+      });
     }
     return c.redirect(`${noticePath(id)}?done=resubmitted`, 303);
   });

@@ -4,9 +4,9 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { Deps } from '../../deps.ts';
 import type { StaffRole } from '../../domain/staff.ts';
 import { clientAddress } from '../../http/client-address.ts';
-import { ApiError, storeUnavailable } from '../../http/errors.ts';
-import { createRateLimiter } from '../../http/rate-limit.ts';
-import type { NoticeService } from '../../services/notices.ts';
+import { ApiError, asApiError, storeUnavailable } from '../../http/errors.ts';
+import { createRateLimiter } from '../../queue/rate-limit.ts';
+import type { NoticeService } from '../../services/notices/index.ts';
 import type { TokenService } from '../../services/tokens.ts';
 import type { SessionLifetime } from '../../store/staff-sessions.ts';
 import { isStoreUnavailable } from '../../store/store-errors.ts';
@@ -306,7 +306,7 @@ export function createConsoleRoutes(
   // A service refusal (a bad field, a notice in the wrong state) becomes a page, not the API's JSON.
   app.onError(async (thrown, c) => {
     // A store outage is a wait, not a fault: the same 503 and Retry-After as the API gives.
-    const err = isStoreUnavailable(thrown) ? storeUnavailable() : thrown;
+    const err = isStoreUnavailable(thrown) ? storeUnavailable() : (asApiError(thrown) ?? thrown);
     if (err instanceof ApiError) {
       for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
       return sendConsolePage(

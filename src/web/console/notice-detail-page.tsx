@@ -7,7 +7,7 @@ import { CATEGORY_EN, CHANNEL_WORD, KIND_WORD, MODE_WORD } from '../../domain/la
 import { markedTitle } from '../../domain/marks.ts';
 import { hasRole } from '../../domain/staff.ts';
 import { ApiError } from '../../http/errors.ts';
-import type { ApprovalCheck, NoticeDetail } from '../../services/notices.ts';
+import type { ApprovalCheck, NoticeDetail } from '../../services/notices/index.ts';
 import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { type ApprovalFormState, ApprovalPanel, ApprovalSteps } from './approval-panel.tsx';
 import { ChannelDownBanner, channelsDown } from './channel-down-banner.tsx';

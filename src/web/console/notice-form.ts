@@ -12,7 +12,7 @@ import {
 } from '../../domain/notice.ts';
 import { type FilledNotice, parseTemplateDateTime } from '../../domain/notice-templates.ts';
 import type { Revision } from '../../domain/revision.ts';
-import type { CorrectionInput, NoticeInput, ResubmitInput } from '../../services/notices.ts';
+import type { CorrectionInput, NoticeInput, ResubmitInput } from '../../services/notices/index.ts';
 /**
  * The console's notice form: what staff typed (kept as typed, so a form with an error comes
  * back exactly as it was sent) and its translation into the service's NoticeInput. The

@@ -1,7 +1,7 @@
 import type { FC } from 'hono/jsx';
 import type { Bilingual } from '../../domain/bilingual.ts';
 import { STATUS_WORD } from '../../domain/labels.ts';
-import type { DerivedStatus } from '../../services/notices.ts';
+import type { DerivedStatus } from '../../services/notices/index.ts';
 import { En } from './console-layout.tsx';
 /**
  * Small pieces shared by the notice list, the notice page and the approvals list; the

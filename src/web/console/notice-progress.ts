@@ -1,7 +1,7 @@
 import type { Bilingual } from '../../domain/bilingual.ts';
 import { CHANNEL_WORD, STATUS_WORD } from '../../domain/labels.ts';
 import type { ChannelId } from '../../domain/notice.ts';
-import type { DerivedStatus, NoticeDetail, NoticeService, RevisionDetail } from '../../services/notices.ts';
+import type { DerivedStatus, NoticeDetail, NoticeService, RevisionDetail } from '../../services/notices/index.ts';
 import type { ChannelTiming, DeliveryRepo } from '../../store/deliveries.ts';
 /**
  * A notice's delivery progress per channel of its current revision, worded once here for

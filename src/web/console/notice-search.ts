@@ -3,7 +3,7 @@ import { DERIVED_STATUSES } from '../../domain/labels.ts';
 import { SEVERITIES, type Severity } from '../../domain/notice.ts';
 
 import type { NoticeStatus } from '../../domain/statuses.ts';
-import type { DerivedStatus, NoticeDetail, NoticeService } from '../../services/notices.ts';
+import type { DerivedStatus, NoticeDetail, NoticeService } from '../../services/notices/index.ts';
 /**
  * The notice list's filters (status as staff see it, severity, a JST date range) over the
  * service's newest-first list and its cursor. The service filters by stored status only,

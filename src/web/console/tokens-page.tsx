@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import type { Child, FC } from 'hono/jsx';
 import type { FieldErrors } from '../../domain/bilingual.ts';
 import { roleLabel, STAFF_ROLES, type StaffRole } from '../../domain/staff.ts';
-import { ApiError } from '../../http/errors.ts';
+import { ApiError, asApiError } from '../../http/errors.ts';
 import { type CreatedToken, TOKEN_NAME_MAX } from '../../services/tokens.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 import type { StaffToken } from '../../store/tokens.ts';
@@ -366,8 +366,9 @@ export const createTokensPage: ConsolePageModule = (ctx) => {
       const created = await service.create(session.identity, raw);
       // Answered as a page rather than a redirect, so the token is never in a URL or history.
       return sendConsolePage(c, <CreatedPage session={session} created={created} />);
-    } catch (err) {
-      if (!(err instanceof ApiError) || !err.fields) throw err;
+    } catch (thrown) {
+      const err = asApiError(thrown);
+      if (!err?.fields) throw thrown;
       return sendConsolePage(
         c,
         <ListPage session={session} tokens={await service.list()} errors={err.fields} values={raw} />,

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientAddress, clientAddressMiddleware, createClientAddress } from '../../src/http/client-address.ts';
-import { createRateLimiter } from '../../src/http/rate-limit.ts';
+import { createRateLimiter } from '../../src/queue/rate-limit.ts';
 import { cleanupPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { sendFrom } from '../helpers/send-from.ts';
 
