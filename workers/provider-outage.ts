@@ -1,9 +1,8 @@
+import { CHANNEL_WORD } from '../channels/catalog.ts';
 import type { ChannelId } from '../channels/types.ts';
 import type { Deps } from '../src/deps.ts';
 import { jstWords } from '../src/domain/jst.ts';
-import { CHANNEL_WORD } from '../src/domain/labels.ts';
 import { type ChannelDown, createChannelStates } from '../src/queue/channel-state.ts';
-
 /** The longest wait between two probes of a provider that is down. */
 export const PROVIDER_PROBE_MAX_MS = 5 * 60_000;
 
