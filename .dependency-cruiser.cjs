@@ -7,8 +7,8 @@
  *   workers · src/http · src/api · src/web · src/feeds   on top
  *   src/main.ts · src/deps.ts · src/app.ts · src/config.ts   wire them
  * src/logger.ts and src/metrics.ts are the process's shared instruments: any layer above
- * domain may use them. The top layers may name the root's types (Deps, Config) in a
- * `import type`, to say which part of the wiring they take; never its values.
+ * domain may use them. Services and the top layers may name the root's types (Deps, Config)
+ * in an `import type`, to say which part of the wiring they take; never its values.
  * Each rule's comment is what lint prints when an import breaks it.
  */
 const ROOT = '^src/(main|deps|app|config|listen|bin)\\.';
@@ -64,10 +64,10 @@ module.exports = {
       name: 'services-below-the-surfaces',
       severity: 'error',
       comment:
-        'src/services may use src/domain, src/store, src/queue and channels: never HTTP (src/http, src/api, src/web, hono), BullMQ, workers or the composition root. Raise a Refusal (src/domain) instead of an HTTP error.',
+        'src/services may use src/domain, src/store, src/queue and channels: never HTTP (src/http, src/api, src/web, hono), BullMQ or workers. Raise a Refusal (src/domain) instead of an HTTP error.',
       from: { path: '^src/services/' },
       to: {
-        path: [TOP, ROOT, '^node_modules/(bullmq|hono|@hono)/'],
+        path: [TOP, '^node_modules/(bullmq|hono|@hono)/'],
       },
     },
     {
@@ -89,8 +89,8 @@ module.exports = {
       name: 'nothing-imports-the-composition-root',
       severity: 'error',
       comment:
-        'src/main.ts, src/deps.ts, src/app.ts, src/listen.ts and src/config.ts wire the layers together; domain, store, queue, services and channels do not import them, not even a type. Take the settings or dependencies you need as parameters, typed in the module that uses them.',
-      from: { path: '^(src/(domain|store|queue|services)|channels)/' },
+        'src/main.ts, src/deps.ts, src/app.ts, src/listen.ts and src/config.ts wire the layers together; domain, store, queue and channels do not import them, not even a type. Take the settings or dependencies you need as parameters, typed in the module that uses them.',
+      from: { path: '^(src/(domain|store|queue)|channels)/' },
       to: { path: ROOT },
     },
     {
@@ -98,7 +98,7 @@ module.exports = {
       severity: 'error',
       comment:
         "workers, src/http, src/api, src/web and src/feeds may name the wiring's types (`import type { Deps }`, `import type { Config }`) but never import a value from src/main.ts, src/deps.ts, src/app.ts or src/config.ts: take it as a parameter.",
-      from: { path: TOP },
+      from: { path: '^(workers|src/(services|http|api|web|feeds))/' },
       to: { path: ROOT, dependencyTypesNot: ['type-only'] },
     },
   ],

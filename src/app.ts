@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
+import { createVapidResolver } from '../channels/webpush/vapid.ts';
 import { createLineWebhookRoutes } from './api/line-webhook.ts';
 import { createNoticeRoutes } from './api/notices/routes.ts';
 import { serveOpenApiDocument } from './api/openapi-document.ts';
@@ -30,7 +31,6 @@ import { createNoticeService, type NoticeService } from './services/notices/inde
 import { createResidentService, type ResidentService } from './services/residents.ts';
 import { createTokenService, type TokenService } from './services/tokens.ts';
 import { createPublicNoticeQuery } from './store/public-notices.ts';
-import { createVapidResolver } from './store/vapid.ts';
 import { createApiDocsRoutes } from './web/api-docs.ts';
 import { CONSOLE_PAGES } from './web/console/console-pages.ts';
 import { createConsoleRoutes } from './web/console/console-routes.tsx';

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CATALOG, CATALOG_IDS, type ChannelSettings } from '../channels/catalog.ts';
+import { commaList, isSecret, type SettingIssue } from '../channels/plugin.ts';
 import { cidrProblem } from '../channels/shared/address-policy.ts';
 import { isJisX0402Code } from './domain/jis-x0402.ts';
 import { DEFAULT_NOTICE_TEMPLATES_DIR } from './domain/load-notice-templates.ts';
@@ -12,14 +14,6 @@ function durationMs(value: string): number {
   return Number.parseInt(value, 10) * DURATION_UNIT_MS[unit];
 }
 
-/** A comma-separated setting as its items, trimmed, empty ones dropped. */
-function commaList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
-
 /** `10.0.0.5`, `fd00::1`, `172.28.0.0/24` or `fd00::/8`. */
 function isAddressOrCidr(value: string): boolean {
   const [address = '', bits, ...rest] = value.split('/');
@@ -28,7 +22,8 @@ function isAddressOrCidr(value: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
 }
 
-const CHANNEL_IDS = ['mail', 'cap', 'x', 'line', 'webhook', 'webpush'] as const;
+/** The catalogue's channels, in the order these messages have always listed them. */
+const CHANNEL_IDS = CATALOG_IDS;
 /** What WORKER_QUEUES may name: the dispatch queue, or a channel's delivery queue by the channel's id. */
 export const WORKER_QUEUE_NAMES = ['dispatch', ...CHANNEL_IDS] as const;
 export type WorkerQueue = (typeof WORKER_QUEUE_NAMES)[number];
@@ -36,8 +31,9 @@ export type WorkerQueue = (typeof WORKER_QUEUE_NAMES)[number];
 /**
  * The only reader of process.env. Every setting is parsed here once, so a bad value
  * stops start-up with one line naming the variable, instead of failing later mid-send.
+ * These are Hibiki's own; each channel's come from its plug-in (CHANNEL_ENV below).
  */
-const Env = z.object({
+const CoreEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -73,11 +69,6 @@ const Env = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
   MAIL_FROM: z.string().min(3).default('"Hibiki 防災・お知らせ配信" <noreply@localhost>'),
-  MAIL_UNSUBSCRIBE_MAILTO: z.email().optional(),
-  CAP_SENDER: z
-    .string()
-    .regex(/^[^\s,<&]+$/, 'no spaces, commas, < or & (CAP 1.2 sender)')
-    .default('hibiki@localhost'),
   CITY_CODE: z
     .string()
     .refine(isJisX0402Code, 'must be a 6-digit JIS X 0402 code with a valid check digit, e.g. 432105')
@@ -111,23 +102,6 @@ const Env = z.object({
       }
     })
     .transform((queues) => queues as WorkerQueue[] | undefined),
-  VAPID_PUBLIC_KEY: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{80,100}$/, 'a base64url P-256 public key')
-    .optional(),
-  VAPID_PRIVATE_KEY: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{40,50}$/, 'a base64url P-256 private key')
-    .optional(),
-  VAPID_SUBJECT: z
-    .string()
-    .regex(/^(mailto:|https:\/\/)/, 'mailto: or https:// (a contact for the push services)')
-    .optional(),
-  WEBPUSH_TTL_SECONDS: z.coerce.number().int().min(0).max(2_419_200).default(86_400),
-  WEBPUSH_EXTRA_HOSTS: z
-    .string()
-    .default('')
-    .transform((s) => commaList(s.toLowerCase())),
   CATALOGUE_FILE: z.string().min(1).optional(),
   NOTICE_TEMPLATES_DIR: z.string().min(1).optional(),
   SIGNUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(3),
@@ -139,21 +113,6 @@ const Env = z.object({
   LINE_WEBHOOK_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
   PUBLIC_POST_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(600),
   PUBLIC_POST_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
-  X_API_KEY: z.string().min(1).optional(),
-  X_API_SECRET: z.string().min(1).optional(),
-  X_ACCESS_TOKEN: z.string().min(1).optional(),
-  X_ACCESS_SECRET: z.string().min(1).optional(),
-  X_OAUTH2_TOKEN: z.string().min(1).optional(),
-  X_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.x.com'),
-  X_LONG_TEXT: z.enum(['thread', 'cut']).default('thread'),
-  X_THREAD_MAX: z.coerce.number().int().min(1).max(25).default(4),
-  LINE_CHANNEL_ACCESS_TOKEN: z.string().min(1).optional(),
-  LINE_CHANNEL_SECRET: z.string().min(1).optional(),
-  LINE_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.line.me'),
-  LINE_EMERGENCY_BROADCAST: z.stringbool().default(false),
-  LINE_DEFAULT_TOPICS: z.string().default('disaster,shelter').transform(commaList),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
-  WEBHOOK_ALLOW_HTTP_LOOPBACK: z.stringbool().default(false),
   DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   RETRY_BASE_MS: z.coerce.number().int().min(1).default(2_000),
   RETRY_MAX_MS: z.coerce
@@ -162,8 +121,6 @@ const Env = z.object({
     .min(1)
     .default(10 * 60_000),
   STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
-  MAIL_BATCH: z.coerce.number().int().min(1).max(1_000).default(100),
-  MAIL_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(8),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
   /** Caps every channel's recipients per delivery job; 1 is the one-job-per-recipient design the benchmark compares. */
   DELIVERY_BATCH_LIMIT: z.coerce.number().int().min(1).max(1_000).optional(),
@@ -259,44 +216,34 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-/** Settings whose whole value is a secret (the log scan looks for these values too). */
-export const SECRET_SETTINGS = [
+/** Every channel's settings, by variable name, from the catalogue. */
+const CHANNEL_ENV: Record<string, z.ZodType> = Object.assign({}, ...CATALOG.map((p) => p.env.shape));
+const Env = z.object({ ...CoreEnv.shape, ...CHANNEL_ENV });
+/** The parsed environment: Hibiki's own settings typed, each channel's for its plug-in to read. */
+type EnvValues = z.output<typeof CoreEnv> & Record<string, unknown>;
+
+/** Settings whose whole value is a secret (the log scan looks for these values too); channels mark theirs with secret(). */
+export const SECRET_SETTINGS: readonly string[] = [
   'HIBIKI_SECRET',
-  'X_API_KEY',
-  'X_API_SECRET',
-  'X_ACCESS_TOKEN',
-  'X_ACCESS_SECRET',
-  'X_OAUTH2_TOKEN',
-  'LINE_CHANNEL_ACCESS_TOKEN',
-  'LINE_CHANNEL_SECRET',
-  'VAPID_PRIVATE_KEY',
   'REDIS_SENTINEL_PASSWORD',
   'OIDC_CLIENT_SECRET',
-] as const;
+  ...Object.entries(CHANNEL_ENV)
+    .filter(([, schema]) => isSecret(schema))
+    .map(([name]) => name),
+];
 /** Settings that are URLs, whose password (if any) is a secret. */
 export const URL_SETTINGS = ['SMTP_URL', 'DATABASE_URL', 'REDIS_URL'] as const;
 
 const SECRET_BEARING = new Set<string>([...SECRET_SETTINGS, ...URL_SETTINGS]);
 
 /** An enabled channel must have its credentials; say which variable is missing. */
-const EnvWithChannels = Env.superRefine((env, ctx) => {
-  if (env.CHANNELS.includes('x')) {
-    const oauth1 = ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_SECRET'] as const;
-    const missing = oauth1.filter((k) => !env[k]);
-    if (!env.X_OAUTH2_TOKEN && missing.length > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [missing[0] as string],
-        message: `CHANNELS includes x: set ${missing.join(', ')} (OAuth 1.0a user context) or X_OAUTH2_TOKEN`,
-      });
+const EnvWithChannels = Env.superRefine((parsed, ctx) => {
+  const env = parsed as EnvValues;
+  for (const plugin of CATALOG) {
+    const check = plugin.checkEnv as ((env: unknown, enabled: boolean) => SettingIssue[]) | undefined;
+    for (const issue of check?.(env, env.CHANNELS.includes(plugin.id)) ?? []) {
+      ctx.addIssue({ code: 'custom', path: [issue.setting], message: issue.message });
     }
-  }
-  if (Boolean(env.VAPID_PUBLIC_KEY) !== Boolean(env.VAPID_PRIVATE_KEY)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [env.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
-      message: 'set both VAPID keys, or neither (Hibiki then makes a pair once and keeps it in the store)',
-    });
   }
   if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
     ctx.addIssue({
@@ -330,11 +277,6 @@ const EnvWithChannels = Env.superRefine((env, ctx) => {
       path: ['WORKER_QUEUES'],
       message: `${notEnabled.join(', ')}: not in CHANNELS (${env.CHANNELS.join(',')}), so no job ever comes to that queue; name dispatch or an enabled channel`,
     });
-  }
-  if (env.CHANNELS.includes('line')) {
-    for (const k of ['LINE_CHANNEL_ACCESS_TOKEN', 'LINE_CHANNEL_SECRET'] as const) {
-      if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'CHANNELS includes line: required' });
-    }
   }
   // — staff sign-in through the city's identity provider (OpenID Connect) —
   const oidc = ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const;
@@ -381,16 +323,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function toConfig(env: z.infer<typeof Env>) {
-  const oauth1 =
-    env.X_API_KEY && env.X_API_SECRET && env.X_ACCESS_TOKEN && env.X_ACCESS_SECRET
-      ? {
-          appKey: env.X_API_KEY,
-          appSecret: env.X_API_SECRET,
-          accessToken: env.X_ACCESS_TOKEN,
-          accessSecret: env.X_ACCESS_SECRET,
-        }
-      : undefined;
+/** Each channel's settings under its id, as its plug-in reads them from the environment. */
+function channelSettings(env: EnvValues, publicBaseUrl: string): ChannelSettings {
+  const entries = CATALOG.map((plugin) => {
+    const settings = plugin.settings as (env: unknown, common: { publicBaseUrl: string }) => unknown;
+    return [plugin.id, settings(env, { publicBaseUrl })];
+  });
+  return Object.fromEntries(entries) as ChannelSettings;
+}
+
+function toConfig(env: EnvValues) {
   const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const consoleBaseUrl =
     env.ADMIN_PORT === undefined
@@ -419,8 +361,6 @@ function toConfig(env: z.infer<typeof Env>) {
     smtpUrl: env.SMTP_URL,
     outboxDir: env.OUTBOX_DIR,
     mailFrom: env.MAIL_FROM,
-    mailUnsubscribeMailto: env.MAIL_UNSUBSCRIBE_MAILTO,
-    capSender: env.CAP_SENDER,
     city: { code: env.CITY_CODE, name: env.CITY_NAME, nameEn: env.CITY_NAME_EN },
     secret: env.HIBIKI_SECRET,
     channels: env.CHANNELS,
@@ -437,33 +377,7 @@ function toConfig(env: z.infer<typeof Env>) {
       concurrency: env.WORKER_CONCURRENCY,
       batchLimit: env.DELIVERY_BATCH_LIMIT,
     },
-    mail: { batch: env.MAIL_BATCH, connections: env.MAIL_CONNECTIONS },
-    x: {
-      oauth1,
-      oauth2Token: env.X_OAUTH2_TOKEN,
-      baseUrl: env.X_API_BASE_URL.replace(/\/+$/, ''),
-      longText: env.X_LONG_TEXT,
-      threadMax: env.X_THREAD_MAX,
-    },
-    line: {
-      channelAccessToken: env.LINE_CHANNEL_ACCESS_TOKEN,
-      channelSecret: env.LINE_CHANNEL_SECRET,
-      baseUrl: env.LINE_API_BASE_URL.replace(/\/+$/, ''),
-      emergencyBroadcast: env.LINE_EMERGENCY_BROADCAST,
-      defaultTopics: env.LINE_DEFAULT_TOPICS,
-    },
-    webhook: { timeoutMs: env.WEBHOOK_TIMEOUT_MS, allowHttpLoopback: env.WEBHOOK_ALLOW_HTTP_LOOPBACK },
-    webpush: {
-      vapid:
-        env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY
-          ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY }
-          : undefined,
-      // Push services want a way to reach the sender: the public site, unless one is given.
-      subject: env.VAPID_SUBJECT ?? (publicBaseUrl.startsWith('https://') ? publicBaseUrl : 'mailto:hibiki@localhost'),
-      ttlSeconds: env.WEBPUSH_TTL_SECONDS,
-      // Push services beyond the major browsers' (a self-hosted one; a local fake in tests).
-      extraHosts: env.WEBPUSH_EXTRA_HOSTS,
-    },
+    ...channelSettings(env, publicBaseUrl),
     catalogueFile: env.CATALOGUE_FILE,
     // Unset: the templates shipped beside the source, whatever the working directory.
     noticeTemplatesDir: env.NOTICE_TEMPLATES_DIR ?? DEFAULT_NOTICE_TEMPLATES_DIR,
@@ -548,5 +462,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError(lines.join('\n'));
   }
-  return toConfig(parsed.data);
+  return toConfig(parsed.data as EnvValues);
 }

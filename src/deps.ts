@@ -1,14 +1,9 @@
 import type { Redis } from 'ioredis';
-import { createCapChannel } from '../channels/cap/cap-channel.ts';
-import { createLineChannel } from '../channels/line/line-channel.ts';
+import { pluginOf } from '../channels/catalog.ts';
 import { loadDkim } from '../channels/mail/dkim.ts';
-import { createMailChannel } from '../channels/mail/mail-channel.ts';
+import type { ChannelPorts } from '../channels/plugin.ts';
 import { type ChannelRegistry, createChannelRegistry } from '../channels/registry.ts';
-import type { Channel } from '../channels/types.ts';
-import { createWebhookChannel } from '../channels/webhook/webhook-channel.ts';
-import { DEFAULT_PUSH_HOSTS } from '../channels/webpush/endpoint-policy.ts';
-import { createWebPushChannel } from '../channels/webpush/webpush-channel.ts';
-import { createXChannel } from '../channels/x/x-channel.ts';
+import type { Channel, ChannelId } from '../channels/types.ts';
 import type { Config } from './config.ts';
 import type { Catalogue } from './domain/catalogue.ts';
 import { createLinks, type Links } from './domain/links.ts';
@@ -24,7 +19,6 @@ import { openConfiguredDb } from './store/db.ts';
 import { migrate } from './store/migrations.ts';
 import { makeSecret } from './store/settings.ts';
 import { createStore, type Store } from './store/store.ts';
-import { resolveVapidKeys, type VapidKeys } from './store/vapid.ts';
 
 /** Everything the API and the workers share, wired in this one place. */
 export interface Deps {
@@ -50,63 +44,29 @@ export interface DepsOverrides {
   channels?: (made: Channel[], deps: Omit<Deps, 'channels' | 'close'>) => Channel[];
 }
 
-/** The one place a channel id becomes a channel, from the deployment's settings. */
-function createChannel(
-  id: Config['channels'][number],
-  config: Config,
-  store: Store,
-  logger: Logger,
-  vapid: VapidKeys | undefined,
-): Channel {
-  switch (id) {
-    case 'mail':
-      return createMailChannel(
-        {
-          from: config.mailFrom,
-          smtpUrl: config.smtpUrl,
-          outboxDir: config.outboxDir,
-          connections: config.mail.connections,
-          batch: config.mail.batch,
-          unsubscribeMailto: config.mailUnsubscribeMailto,
-          dkim: config.mailDkim && loadDkim(config.mailDkim),
-        },
-        { logger },
-      );
-    case 'cap':
-      return createCapChannel(
-        { sender: config.capSender, cityCode: config.city.code, cityName: config.city.name },
-        { archive: store.capMessages },
-      );
-    case 'x':
-      return createXChannel(config.x, { logger });
-    case 'line':
-      return createLineChannel(
-        {
-          // config.ts refuses to start with line enabled and no token.
-          channelAccessToken: config.line.channelAccessToken ?? '',
-          baseUrl: config.line.baseUrl,
-          emergencyBroadcast: config.line.emergencyBroadcast,
-        },
-        { logger },
-      );
-    case 'webhook':
-      return createWebhookChannel(
-        { ...config.webhook, allow: config.outbound.allow },
-        { logger, secretOf: store.webhooks.secretOf },
-      );
-    case 'webpush':
-      if (!vapid) throw new Error('webpush: VAPID keys were not resolved');
-      return createWebPushChannel(
-        {
-          vapid,
-          subject: config.webpush.subject,
-          ttlSeconds: config.webpush.ttlSeconds,
-          allowedHosts: [...DEFAULT_PUSH_HOSTS, ...config.webpush.extraHosts],
-          allow: config.outbound.allow,
-        },
-        { logger, keysOf: store.pushSubscriptions.keysOf, keysOfMany: store.pushSubscriptions.keysOfMany },
-      );
-  }
+/** What every channel's factory may use from outside: the store's repos, the mail transport, the settings. */
+function channelPorts(config: Config, store: Store): Omit<ChannelPorts, 'logger'> {
+  return {
+    city: config.city,
+    outboundAllow: config.outbound.allow,
+    mailTransport: {
+      from: config.mailFrom,
+      smtpUrl: config.smtpUrl,
+      outboxDir: config.outboxDir,
+      // Read only where mail is sent from here, so a deployment without mail never opens the key file.
+      dkim: config.channels.includes('mail') && config.mailDkim ? loadDkim(config.mailDkim) : undefined,
+    },
+    capArchive: store.capMessages,
+    webhookSecretOf: store.webhooks.secretOf,
+    pushKeys: { keysOf: store.pushSubscriptions.keysOf, keysOfMany: store.pushSubscriptions.keysOfMany },
+    keptValues: store.settings,
+  };
+}
+
+/** The one place a channel id becomes a channel: its plug-in's factory, with its settings and the ports. */
+async function createChannel(id: ChannelId, config: Config, ports: ChannelPorts): Promise<Channel> {
+  const plugin = pluginOf(id);
+  return (await plugin.create(config[id], ports)) as Channel;
 }
 
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
@@ -145,13 +105,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   if (config.channels.includes('mail') && !config.smtpUrl) {
     logger.info({ outbox: config.outboxDir }, 'SMTP_URL is not set: mail is written as .eml files to the outbox');
   }
-  // Browsers bind each subscription to the VAPID public key: resolve it once, before any channel is made.
-  const vapid = config.channels.includes('webpush')
-    ? await resolveVapidKeys(config.webpush, store.settings)
-    : undefined;
-  const made = config.channels
-    .map((id) => createChannel(id, config, store, logger.child({ channel: id }), vapid))
-    .map((c) => limitBatch(c, config.delivery.batchLimit));
+  const ports = channelPorts(config, store);
+  // One at a time, in CHANNELS order: a factory may resolve something once first (webpush's VAPID pair).
+  const made: Channel[] = [];
+  for (const id of config.channels) {
+    const channel = await createChannel(id, config, { ...ports, logger: logger.child({ channel: id }) });
+    made.push(limitBatch(channel, config.delivery.batchLimit));
+  }
   const channels = createChannelRegistry(overrides.channels ? overrides.channels(made, partial) : made);
 
   return {

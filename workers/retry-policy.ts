@@ -1,6 +1,6 @@
+import { CHANNEL_WORD } from '../channels/catalog.ts';
 import { ChannelError, type ChannelId } from '../channels/types.ts';
 import { jstWords } from '../src/domain/jst.ts';
-import { CHANNEL_WORD } from '../src/domain/labels.ts';
 import { isStoreUnavailable } from '../src/store/store-errors.ts';
 
 /**

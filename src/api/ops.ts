@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { CHANNEL_WORD } from '../../channels/catalog.ts';
 import type { Deps } from '../deps.ts';
 import { jstWords } from '../domain/jst.ts';
-import { CHANNEL_WORD } from '../domain/labels.ts';
 import { type ChannelDown, createChannelStates } from '../queue/channel-state.ts';
 import { createRouter } from './router.ts';
-
 /** How long a dependency may take to answer before the process is reported not ready. */
 export const READY_TIMEOUT_MS = 2_000;
 

@@ -1,4 +1,4 @@
-import type { Category, ChannelId, Locale, Mode, RevisionKind, Severity } from './notice.ts';
+import type { Category, Locale, Mode, RevisionKind, Severity } from './notice.ts';
 import type { DerivedStatus } from './notice-status.ts';
 
 import type { ApprovalDecision } from './statuses.ts';
@@ -44,15 +44,6 @@ export const MODE_WORD: Record<Mode, Words> = {
   actual: { ja: '実際', en: 'Actual' },
   exercise: { ja: '訓練', en: 'Exercise' },
   test: { ja: '試験', en: 'Test' },
-};
-
-export const CHANNEL_WORD: Record<ChannelId, Words> = {
-  mail: { ja: 'メール', en: 'E-mail' },
-  x: { ja: 'X（旧Twitter）', en: 'X' },
-  line: { ja: 'LINE', en: 'LINE' },
-  webpush: { ja: 'アプリ通知（Web Push）', en: 'Web Push' },
-  cap: { ja: 'CAP（Lアラート）', en: 'CAP feed' },
-  webhook: { ja: 'Webhook（外部連携）', en: 'Webhooks' },
 };
 
 /** A notice's status as staff see it, in the order they meet the states (the console's filter, the API's enum). */

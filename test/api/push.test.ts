@@ -2,13 +2,13 @@ import { createECDH, randomBytes } from 'node:crypto';
 import { Script } from 'node:vm';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVapidResolver, resolveVapidKeys } from '../../channels/webpush/vapid.ts';
 import { createPushRoutes } from '../../src/api/push.ts';
 import type { Catalogue } from '../../src/domain/catalogue.ts';
 import { DEFAULT_TOPICS } from '../../src/domain/catalogue.ts';
 import { createErrorHandler, notFound, validationHook } from '../../src/http/errors.ts';
 import { createRateLimiter } from '../../src/queue/rate-limit.ts';
 import { createPushSubscriptionRepo, type PushSubscriptionRepo } from '../../src/store/push-subscriptions.ts';
-import { createVapidResolver, resolveVapidKeys } from '../../src/store/vapid.ts';
 import { createPushPageRoutes, PUSH_PAGE_CSP } from '../../src/web/push-page.tsx';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 

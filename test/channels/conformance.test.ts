@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOG, pluginOf } from '../../channels/catalog.ts';
 import { ChannelError, type RecipientResult, type SendContext } from '../../channels/types.ts';
-import { LOCALES, MODES, type NoticeView, SEVERITIES } from '../../src/domain/notice.ts';
+import { type ChannelId, LOCALES, MODES, type NoticeView, SEVERITIES } from '../../src/domain/notice.ts';
 import { makeNoticeView } from '../helpers/notice-view.ts';
 import { capHarness } from './harness/cap.ts';
 import { lineHarness } from './harness/line.ts';
@@ -12,16 +13,18 @@ import { xHarness } from './harness/x.ts';
 
 /**
  * One suite every channel passes, each through its real factory against a real local
- * peer. A new channel adds its harness here.
+ * peer. Every channel in channels/catalog.ts runs it: a new channel adds its harness here
+ * (the record's type asks for one per channel id).
  */
-const HARNESSES: ChannelHarness[] = [
-  mailHarness,
-  capHarness,
-  lineHarness,
-  xHarness, // X API v2 fake (test/fakes/x-api.ts)
-  webhookHarness, // Standard Webhooks receiver (test/fakes/webhook-receiver.ts)
-  webpushHarness, // local Web Push service that verifies VAPID and decrypts (test/fakes/push-service.ts)
-];
+const HARNESS: Record<ChannelId, ChannelHarness> = {
+  mail: mailHarness,
+  cap: capHarness,
+  line: lineHarness,
+  x: xHarness, // X API v2 fake (test/fakes/x-api.ts)
+  webhook: webhookHarness, // Standard Webhooks receiver (test/fakes/webhook-receiver.ts)
+  webpush: webpushHarness, // local Web Push service that verifies VAPID and decrypts (test/fakes/push-service.ts)
+};
+const HARNESSES: ChannelHarness[] = CATALOG.map((plugin) => HARNESS[plugin.id]);
 
 let noticeSeq = 0;
 function notice(overrides: Partial<NoticeView> = {}): NoticeView {
@@ -71,6 +74,18 @@ describe.each(HARNESSES)('channel conformance: $id', (harness) => {
           }
         }
       }
+    }
+  });
+
+  it('previews its own rendering for the console, with its name in both languages', () => {
+    const plugin = pluginOf(harness.id);
+    expect(plugin.labels.ja).not.toBe('');
+    expect(plugin.labels.en).not.toBe('');
+    for (const locale of LOCALES) {
+      const view = notice({ body: '市内全域に避難指示を発令しました。'.repeat(200) });
+      const preview = plugin.preview(h.channel.render(view, locale), view, locale);
+      expect(preview.items.length).toBeGreaterThan(0);
+      for (const w of preview.warnings) expect(w.ja && w.en).toBeTruthy();
     }
   });
 

@@ -1,9 +1,9 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveVapidKeys, VAPID_SETTING } from '../../channels/webpush/vapid.ts';
 import { createPushSubscriptionRepo, type PushSubscriptionRepo } from '../../src/store/push-subscriptions.ts';
 import { createSettingsRepo } from '../../src/store/settings.ts';
 import { createStore, type Store } from '../../src/store/store.ts';
-import { resolveVapidKeys, VAPID_SETTING } from '../../src/store/vapid.ts';
 import { createTestDb, STORE_KINDS, type TestDb } from '../helpers/db.ts';
 
 let seq = 0;

@@ -1,10 +1,9 @@
 import type { FC } from 'hono/jsx';
+import { CHANNEL_WORD } from '../../../channels/catalog.ts';
 import type { Deps } from '../../deps.ts';
 import { jstWords } from '../../domain/jst.ts';
-import { CHANNEL_WORD } from '../../domain/labels.ts';
 import { type ChannelDown, createChannelStates } from '../../queue/channel-state.ts';
 import { isoJst } from '../layout.tsx';
-
 /**
  * The enabled channels whose provider is down now, as the workers recorded it in Redis.
  * A page must still show when Redis does not answer: then no banner, and a warning in the log.

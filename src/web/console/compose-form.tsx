@@ -1,6 +1,7 @@
 import type { Child, FC } from 'hono/jsx';
+import { CHANNEL_WORD } from '../../../channels/catalog.ts';
 import type { Bilingual, FieldErrors } from '../../domain/bilingual.ts';
-import { CATEGORY_EN, CHANNEL_WORD, MODE_WORD } from '../../domain/labels.ts';
+import { CATEGORY_EN, MODE_WORD } from '../../domain/labels.ts';
 import { CATEGORIES, type ChannelId, MODES, type Mode, type Severity } from '../../domain/notice.ts';
 import type { NoticeTemplate, TemplateField } from '../../domain/notice-templates.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';

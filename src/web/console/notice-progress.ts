@@ -1,5 +1,6 @@
+import { CHANNEL_WORD } from '../../../channels/catalog.ts';
 import type { Bilingual } from '../../domain/bilingual.ts';
-import { CHANNEL_WORD, STATUS_WORD } from '../../domain/labels.ts';
+import { STATUS_WORD } from '../../domain/labels.ts';
 import type { ChannelId } from '../../domain/notice.ts';
 import type { DerivedStatus, NoticeDetail, NoticeService, RevisionDetail } from '../../services/notices/index.ts';
 import type { ChannelTiming, DeliveryRepo } from '../../store/deliveries.ts';

@@ -1,5 +1,9 @@
 import webpush from 'web-push';
-import type { SettingsRepo } from './settings.ts';
+
+/** Where the generated pair is kept: the store's settings, handed over by the composition root. */
+export interface KeptValues {
+  getOrCreate(key: string, make: () => string): Promise<string>;
+}
 
 export interface VapidKeys {
   /** base64url of the 65-byte uncompressed P-256 point: the applicationServerKey pages subscribe with. */
@@ -35,7 +39,7 @@ function isPair(value: unknown): value is VapidKeys {
  */
 export async function resolveVapidKeys(
   webpushConfig: { vapid?: VapidKeys | undefined },
-  settings: Pick<SettingsRepo, 'getOrCreate'>,
+  settings: KeptValues,
 ): Promise<VapidKeys> {
   if (webpushConfig.vapid) return webpushConfig.vapid;
   const stored = await settings.getOrCreate(VAPID_SETTING, () => {
@@ -59,7 +63,7 @@ export async function resolveVapidKeys(
 /** resolveVapidKeys once, for a caller that asks often (the public-key route); a failure is not cached. */
 export function createVapidResolver(
   webpushConfig: { vapid?: VapidKeys | undefined },
-  settings: Pick<SettingsRepo, 'getOrCreate'>,
+  settings: KeptValues,
 ): () => Promise<VapidKeys> {
   let pending: Promise<VapidKeys> | undefined;
   return () => {
