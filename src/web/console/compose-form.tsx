@@ -1,173 +1,36 @@
-import type { Child, FC } from 'hono/jsx';
+import type { FC } from 'hono/jsx';
 import { CHANNEL_WORD } from '../../../channels/catalog.ts';
-import type { Bilingual, FieldErrors } from '../../domain/bilingual.ts';
+import type { Bilingual } from '../../domain/bilingual.ts';
 import { CATEGORY_EN, MODE_WORD } from '../../domain/labels.ts';
-import { CATEGORIES, type ChannelId, MODES, type Mode, type Severity } from '../../domain/notice.ts';
-import type { NoticeTemplate, TemplateField } from '../../domain/notice-templates.ts';
+import { CATEGORIES, type ChannelId, MODES, type Mode } from '../../domain/notice.ts';
 import type { ConsoleSession } from '../../store/staff-sessions.ts';
 import { SeverityBadge } from '../notice-parts.tsx';
 import { ChannelPreviews, type PreviewModel, PreviewProblems } from './channel-previews.tsx';
-import { CsrfField, En } from './console-layout.tsx';
-import { ErrorSummary, FieldError, fieldAria } from './form-errors.tsx';
 import {
-  type FormChoices,
-  type FormErrors,
-  NOTICE_FORM_FIELDS,
-  type NoticeFormField,
-  type NoticeFormValues,
-  needsApproval,
-} from './notice-form.ts';
-import { Words } from './notice-parts.tsx';
+  aria,
+  ChoiceGroup,
+  controlId,
+  errorId,
+  FIELD_LABEL,
+  type FormProps,
+  Hint,
+  hintId,
+  InputField,
+  option,
+  Required,
+  SEVERITY_ORDER,
+} from './compose-fields.tsx';
+import { CsrfField, En } from './console-layout.tsx';
+import { FieldError } from './form-errors.tsx';
+import { type FormChoices, type NoticeFormValues, needsApproval } from './notice-form.ts';
 /**
- * The compose form and what surrounds it: the error summary, the template picker and the
- * preview pane. Every control has a visible label; an error sits between the label and the
+ * The compose form and what surrounds it: the preview pane and the confirmation page's hidden
+ * copy of the values (the field controls are in compose-fields.tsx, the template picker in
+ * template-picker.tsx). Every control has a visible label; an error sits between the label and the
  * control and is named by aria-describedby, so a screen reader reads it with the field.
  */
 
 export type ComposeKind = 'new' | 'correct' | 'resubmit';
-
-export const FIELD_LABEL: Record<NoticeFormField, Bilingual> = {
-  title: { ja: '件名', en: 'Title' },
-  body: { ja: '本文', en: 'Body' },
-  severity: { ja: '重要度', en: 'Severity' },
-  category: { ja: '分類', en: 'Category' },
-  topics: { ja: 'トピック', en: 'Topics' },
-  areas: { ja: '対象地域', en: 'Areas' },
-  channels: { ja: '配信先', en: 'Channels' },
-  mode: { ja: '種別', en: 'Mode' },
-  scheduledAt: { ja: '配信日時', en: 'Send at' },
-  expiresAt: { ja: '有効期限', en: 'Expires' },
-  department: { ja: '発表課', en: 'Department' },
-  link: { ja: '関連リンク', en: 'Related link' },
-  requestApproval: { ja: '承認の依頼', en: 'Approval' },
-  comment: { ja: '承認者へのコメント', en: 'Note to approvers' },
-};
-
-/** Most severe first, as staff reach for it in an emergency. */
-const SEVERITY_ORDER: Severity[] = ['emergency', 'warning', 'advisory', 'info'];
-
-/** Fields shown as a group of radios or checkboxes: errors link to the first option. */
-const GROUPS = new Set<NoticeFormField>(['severity', 'topics', 'areas', 'channels', 'mode']);
-
-export const controlId = (field: NoticeFormField, index = 0): string =>
-  GROUPS.has(field) ? `f-${field}-${index}` : `f-${field}`;
-const errorId = (field: string) => `e-${field}`;
-const hintId = (field: string) => `h-${field}`;
-
-/** Service field errors, under the form's field names (they are the same names) or the form as a whole. */
-export function formErrorsOf(fields: FieldErrors | undefined, message: Bilingual): FormErrors {
-  const errors: FormErrors = {};
-  const known = new Set<string>(NOTICE_FORM_FIELDS);
-  for (const [name, reasons] of Object.entries(fields ?? {})) {
-    const key = known.has(name) ? (name as NoticeFormField) : 'form';
-    errors[key] = [...(errors[key] ?? []), ...reasons];
-  }
-  if (Object.keys(errors).length === 0) errors.form = [message];
-  return errors;
-}
-
-/** The notice form's error summary: each reason after its field's label, linked to its control. */
-export const NoticeErrorSummary: FC<{ errors: FormErrors }> = ({ errors }) => (
-  <ErrorSummary errors={errors} labels={FIELD_LABEL} idOf={(field) => controlId(field as NoticeFormField)} />
-);
-
-/** A field's aria attributes: its hint (when it has one), then its error (while it has one). */
-const aria = (field: NoticeFormField, errors: FormErrors, hint: boolean) =>
-  fieldAria(errors[field], hint ? hintId(field) : undefined, { error: errorId(field) });
-
-const Hint: FC<{ field: string; children: Child }> = ({ field, children }) => (
-  <p class="hint" id={hintId(field)}>
-    {children}
-  </p>
-);
-
-const Required = () => (
-  <>
-    （必須）
-    <span class="visually-hidden" lang="en">
-      {' '}
-      required
-    </span>
-  </>
-);
-
-interface FormProps {
-  values: NoticeFormValues;
-  errors: FormErrors;
-}
-
-/** The one-line fields; the two times are typed as JST date and time (datetime-local). */
-const InputField: FC<
-  FormProps & {
-    field: 'title' | 'department' | 'link' | 'scheduledAt' | 'expiresAt';
-    required?: boolean;
-    hint?: Child;
-    inputmode?: 'url';
-  }
-> = ({ values, errors, field, required, hint, inputmode }) => (
-  <div>
-    <label for={controlId(field)}>
-      {FIELD_LABEL[field].ja}
-      {required ? <Required /> : null} <En>{FIELD_LABEL[field].en}</En>
-    </label>
-    {hint ? <Hint field={field}>{hint}</Hint> : null}
-    <FieldError id={errorId(field)} reasons={errors[field]} />
-    <input
-      type={field === 'scheduledAt' || field === 'expiresAt' ? 'datetime-local' : 'text'}
-      id={controlId(field)}
-      name={field}
-      value={values[field]}
-      inputmode={inputmode}
-      {...aria(field, errors, Boolean(hint))}
-    />
-  </div>
-);
-
-interface Option {
-  value: string;
-  label: Child;
-}
-
-/** An option named in both languages. */
-const option = (value: string, name: Bilingual): Option => ({ value, label: <Words text={name} /> });
-
-/** A group of radios or checkboxes: the legend names it, each option has its own label. */
-const ChoiceGroup: FC<
-  FormProps & {
-    field: 'severity' | 'topics' | 'areas' | 'channels' | 'mode';
-    type: 'radio' | 'checkbox';
-    options: Option[];
-    required?: boolean;
-    hint?: Child;
-  }
-> = ({ values, errors, field, type, options, required, hint }) => {
-  const chosen = values[field];
-  const isChosen = (v: string) => (Array.isArray(chosen) ? chosen.includes(v) : chosen === v);
-  const { 'aria-invalid': invalid, 'aria-describedby': describedBy } = aria(field, errors, Boolean(hint));
-  return (
-    <fieldset id={`f-${field}`} aria-describedby={describedBy}>
-      <legend>
-        {FIELD_LABEL[field].ja}
-        {required ? <Required /> : null} <En>{FIELD_LABEL[field].en}</En>
-      </legend>
-      {hint ? <Hint field={field}>{hint}</Hint> : null}
-      <FieldError id={errorId(field)} reasons={errors[field]} />
-      {options.map((o, i) => (
-        <label for={controlId(field, i)}>
-          <input
-            type={type}
-            id={controlId(field, i)}
-            name={field}
-            value={o.value}
-            checked={isChosen(o.value)}
-            aria-invalid={invalid}
-          />
-          {o.label}
-        </label>
-      ))}
-    </fieldset>
-  );
-};
 
 export interface ComposeFormProps extends FormProps {
   kind: ComposeKind;
@@ -407,114 +270,4 @@ export const HiddenValues: FC<{ values: NoticeFormValues; baseRevision?: number 
     {values.requestApproval ? <input type="hidden" name="requestApproval" value="true" /> : null}
     {baseRevision !== undefined ? <input type="hidden" name="baseRevision" value={String(baseRevision)} /> : null}
   </>
-);
-
-// ---- Templates --------------------------------------------------------------------------
-
-const templateControlId = (i: number) => `t-${i}`;
-
-export const TemplatePicker: FC<{
-  templates: NoticeTemplate[];
-  selected?: NoticeTemplate | undefined;
-  values?: Record<string, string>;
-  errors?: FieldErrors;
-  session: ConsoleSession;
-}> = ({ templates, selected, values = {}, errors = {}, session }) => (
-  <section aria-labelledby="templates-title">
-    <h2 id="templates-title">
-      定型文を選ぶ <En>Choose a template</En>
-    </h2>
-    {templates.length === 0 ? (
-      <p class="muted">定型文はまだありません（templates/notices/ に追加できます）。</p>
-    ) : (
-      <ul>
-        {templates.map((t) => (
-          <li>
-            <a
-              href={`/console/notices/new?template=${encodeURIComponent(t.id)}`}
-              aria-current={selected?.id === t.id ? 'true' : undefined}
-            >
-              {t.name}
-            </a>{' '}
-            <SeverityBadge severity={t.severity} english="none" /> <En>{t.nameEn}</En>
-          </li>
-        ))}
-      </ul>
-    )}
-    {selected ? <TemplateFieldsForm template={selected} values={values} errors={errors} session={session} /> : null}
-  </section>
-);
-
-const TemplateControl: FC<{ field: TemplateField; i: number; value: string; reasons: Bilingual[] | undefined }> = ({
-  field,
-  i,
-  value,
-  reasons,
-}) => {
-  const common = {
-    id: templateControlId(i),
-    name: `v.${field.key}`,
-    ...fieldAria(reasons, field.hint || field.example ? `th-${i}` : undefined, { error: `te-${i}` }),
-  };
-  if (field.kind === 'textarea' || field.kind === 'area-list') {
-    return (
-      <textarea {...common} rows={3} style="min-height:5rem">
-        {value}
-      </textarea>
-    );
-  }
-  return <input {...common} type={field.kind === 'datetime' ? 'datetime-local' : 'text'} value={value} />;
-};
-
-export const TemplateFieldsForm: FC<{
-  template: NoticeTemplate;
-  values: Record<string, string>;
-  errors: FieldErrors;
-  session: ConsoleSession;
-}> = ({ template, values, errors, session }) => (
-  <form method="post" action="/console/notices/new/template" novalidate>
-    <CsrfField session={session} />
-    <input type="hidden" name="template" value={template.id} />
-    <h3>
-      {template.name} <En>{template.nameEn}</En>
-    </h3>
-    <p class="hint">
-      項目を入れると、件名・本文・重要度・分類・トピックが入った作成画面になります。配信の前に内容を確かめられます。{' '}
-      <En>Fill in the fields to get the compose form with the wording filled in; nothing is sent yet.</En>
-    </p>
-    <ErrorSummary
-      errors={errors}
-      labels={Object.fromEntries(template.fields.map((f) => [f.key, { ja: f.label, en: f.labelEn }]))}
-      idOf={(key) =>
-        templateControlId(
-          Math.max(
-            0,
-            template.fields.findIndex((f) => f.key === key),
-          ),
-        )
-      }
-    />
-    {template.fields.map((f, i) => (
-      <div>
-        <label for={templateControlId(i)}>
-          {f.label}
-          {f.required ? <Required /> : null} <En>{f.labelEn}</En>
-        </label>
-        {f.hint || f.example ? (
-          <p class="hint" id={`th-${i}`}>
-            {f.hint ?? ''}
-            {f.example ? `（例: ${f.example}）` : ''} {f.hintEn ? <En>{f.hintEn}</En> : null}
-          </p>
-        ) : null}
-        <FieldError id={`te-${i}`} reasons={errors[f.key]} />
-        <TemplateControl field={f} i={i} value={values[f.key] ?? ''} reasons={errors[f.key]} />
-      </div>
-    ))}
-    <div class="actions">
-      <button type="submit">この内容で文面を作る</button>
-      <a class="button secondary" href="/console/notices/new">
-        定型文を使わずに書く
-      </a>
-    </div>
-  </form>
 );

@@ -1,6 +1,6 @@
 import { createApprovalsPage } from './approvals-page.tsx';
 import { createAuditPage } from './audit-page.tsx';
-import { createComposePage } from './compose-page.tsx';
+import { createComposePage } from './compose-routes.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
 import { createNoticeDetailPage } from './notice-detail-page.tsx';
 import { createNoticeListPage } from './notice-list-page.tsx';
