@@ -5,8 +5,9 @@ import type { Notice } from '../../store/notices.ts';
 import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { ConsoleLayout, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
-import { noticePath, noticeRoutes, renderNoticeDetail } from './notice-detail-page.tsx';
+import { renderNoticeDetail } from './notice-detail-view.tsx';
 import { TableHead } from './notice-parts.tsx';
+import { noticePath, noticeRoutes } from './notice-paths.ts';
 import { type ConsoleEnv, formField } from './session.ts';
 
 /**

@@ -6,7 +6,7 @@ import type { ComposeKit } from './compose-kit.ts';
 import type { PageOptions } from './compose-screens.tsx';
 import { En } from './console-layout.tsx';
 import type { ConsolePageContext } from './console-routes.tsx';
-import { noticePath } from './notice-detail-page.tsx';
+import { noticePath } from './notice-paths.ts';
 import {
   correctionChanges,
   type NoticeFormValues,
@@ -22,7 +22,6 @@ import type { ConsoleEnv } from './session.ts';
 type Ctx = Context<ConsoleEnv>;
 
 /** A correction of a notice that went out: only the changed fields are sent, as the next revision marked 【訂正】. */
-
 export function addCorrectionRoutes(app: Hono<ConsoleEnv>, ctx: ConsolePageContext, kit: ComposeKit) {
   const { notices } = ctx;
   const {

@@ -4,7 +4,7 @@ import type { ComposeKit } from './compose-kit.ts';
 import type { PageOptions } from './compose-screens.tsx';
 import { En } from './console-layout.tsx';
 import type { ConsolePageContext } from './console-routes.tsx';
-import { noticePath } from './notice-detail-page.tsx';
+import { noticePath } from './notice-paths.ts';
 import {
   nonceOf,
   parseNoticeForm,
@@ -19,7 +19,6 @@ import type { ConsoleEnv } from './session.ts';
 type Ctx = Context<ConsoleEnv>;
 
 /** A notice an approver returned: changed and submitted for approval again. */
-
 export function addResubmitRoutes(app: Hono<ConsoleEnv>, ctx: ConsolePageContext, kit: ComposeKit) {
   const { notices } = ctx;
   const {

@@ -6,7 +6,7 @@ import { createComposeKit } from './compose-kit.ts';
 import { addResubmitRoutes } from './compose-resubmit-routes.tsx';
 import { En } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
-import { noticePath } from './notice-detail-page.tsx';
+import { noticePath } from './notice-paths.ts';
 import {
   emptyNoticeForm,
   newNonce,

@@ -2,7 +2,7 @@ import { createApprovalsPage } from './approvals-page.tsx';
 import { createAuditPage } from './audit-page.tsx';
 import { createComposePage } from './compose-routes.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
-import { createNoticeDetailPage } from './notice-detail-page.tsx';
+import { createNoticeDetailPage } from './notice-detail-routes.tsx';
 import { createNoticeListPage } from './notice-list-page.tsx';
 import { createQueuesBoard } from './queues-board.ts';
 import { createTokensPage } from './tokens-page.tsx';

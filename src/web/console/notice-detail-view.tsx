@@ -1,24 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CHANNEL_WORD } from '../../../channels/catalog.ts';
 import type { Bilingual } from '../../domain/bilingual.ts';
 import { CATEGORY_EN, KIND_WORD, MODE_WORD } from '../../domain/labels.ts';
 import { markedTitle } from '../../domain/marks.ts';
 import { hasRole } from '../../domain/staff.ts';
-import { ApiError } from '../../http/errors.ts';
-import type { ApprovalCheck, NoticeDetail } from '../../services/notices/index.ts';
+import type { ApprovalCheck } from '../../services/notices/index.ts';
 import { JstTime, SeverityBadge } from '../notice-parts.tsx';
 import { type ApprovalFormState, ApprovalPanel, ApprovalSteps } from './approval-panel.tsx';
 import { ChannelDownBanner, channelsDown } from './channel-down-banner.tsx';
 import { ConsoleLayout, CsrfField, En, sendConsolePage } from './console-layout.tsx';
-import type { ConsolePageContext, ConsolePageModule } from './console-routes.tsx';
-import { ErrorSummary, FieldError, type FormProblems, fieldAria } from './form-errors.tsx';
+import type { ConsolePageContext } from './console-routes.tsx';
+import { ProgressSection, RevisionHistory } from './notice-detail-sections.tsx';
 import { StatusBadge, Words } from './notice-parts.tsx';
-import { currentRevisionOf, loadProgress, type NoticeProgress } from './notice-progress.ts';
-import { type ConsoleEnv, formField } from './session.ts';
-import { createStreamSlots, releasing, STREAMS_PER_SESSION } from './stream-slots.ts';
+import { noticePath } from './notice-paths.ts';
+import { currentRevisionOf, loadProgress } from './notice-progress.ts';
+import type { ConsoleEnv } from './session.ts';
 
 /**
  * A notice as staff follow it: the current revision's facts, live per-channel progress
@@ -26,35 +23,8 @@ import { createStreamSlots, releasing, STREAMS_PER_SESSION } from './stream-slot
  * buttons to retry, correct and cancel. Every action goes through the notice service.
  */
 
-/** What newId('n') makes; anything else under /console/notices/ (new, …) is another page's. */
-const NOTICE_ID = /^n[0-9a-z]{20}$/;
-export const isNoticeId = (id: string): boolean => NOTICE_ID.test(id);
-
 /** Failed deliveries listed on the page; the API pages through the rest. */
 const FAILED_SHOWN = 50;
-
-/** How often live progress is sent while deliveries are queued. */
-const PROGRESS_INTERVAL_MS = 1000;
-/** One stream at most this long: the browser's EventSource then reconnects and gets a fresh one. */
-const MAX_STREAM_MS = 10 * 60 * 1000;
-
-export const noticePath = (id: string): string => `/console/notices/${encodeURIComponent(id)}`;
-
-type NoticeHandler = (c: Context<ConsoleEnv>, id: string) => Response | Promise<Response>;
-
-/**
- * Adds routes under /console/notices/:id behind one guard, each handler given the notice's
- * id; any other :id (new, preview, …) is left to another page's route.
- */
-export const noticeRoutes =
-  (app: Hono<ConsoleEnv>, guard: MiddlewareHandler<ConsoleEnv>) =>
-  (method: 'get' | 'post', below: '' | `/${string}`, handler: NoticeHandler): void => {
-    app.on(method.toUpperCase(), `/console/notices/:id${below}`, guard, async (c, next) => {
-      const id = c.req.param('id') ?? '';
-      if (!isNoticeId(id)) return next();
-      return handler(c, id);
-    });
-  };
 
 /** The flash after an action, from ?done= (others' pages redirect here with their own words too). */
 function flashOf(query: Record<string, string | undefined>): Bilingual | undefined {
@@ -351,275 +321,3 @@ export async function renderNoticeDetail(
     extras.status ?? 200,
   );
 }
-
-const ProgressSection = ({ progress, base }: { progress: NoticeProgress; base: string }) => (
-  <section aria-labelledby="progress-title" id="progress" data-progress-url={`${base}/events`}>
-    <h2 id="progress-title">
-      配信状況 <En>Delivery progress</En>
-    </h2>
-    <p>
-      <a href={`${base}#progress`}>最新の状態に更新 / Reload</a>
-      {progress.live ? (
-        <span class="hint"> （スクリプトが使えるときは自動で更新されます / updates live where scripts run）</span>
-      ) : null}
-    </p>
-    <p class="visually-hidden" id="progress-live" aria-live="polite" />
-    {progress.channels.map((ch) => (
-      <div class="channel-progress" data-channel={ch.channel}>
-        <h3 id={`progress-${ch.channel}`}>
-          {ch.name.ja} <En>{ch.name.en}</En>
-        </h3>
-        <progress
-          max={Math.max(ch.total, 1)}
-          value={ch.done}
-          aria-labelledby={`progress-${ch.channel}`}
-          aria-describedby={`progress-${ch.channel}-counts`}
-        >
-          {ch.done} / {ch.total}
-        </progress>
-        <p id={`progress-${ch.channel}-counts`} data-field="counts">
-          <Words text={ch.counts} />
-        </p>
-        <p class="hint" data-field="timing">
-          <Words text={ch.timing} />
-        </p>
-      </div>
-    ))}
-  </section>
-);
-
-/** unsent: what to say instead of an issue time for a notice never released (set when approved). */
-const RevisionHistory = ({ detail, unsent }: { detail: NoticeDetail; unsent: string | undefined }) => (
-  <section aria-labelledby="revisions-title">
-    <h2 id="revisions-title">
-      版の履歴 <En>Revisions</En>
-    </h2>
-    <div class="table-wrap">
-      <table aria-labelledby="revisions-title">
-        <thead>
-          <tr>
-            <th scope="col">版</th>
-            <th scope="col">種別</th>
-            <th scope="col">件名</th>
-            <th scope="col">発表日時</th>
-            <th scope="col">作成者</th>
-            <th scope="col">配信（送信済み / 失敗 / 合計）</th>
-          </tr>
-        </thead>
-        <tbody>
-          {detail.revisions.map((r) => {
-            const all = Object.values(r.counts).reduce(
-              (sum, c) => ({
-                sent: sum.sent + c.sent,
-                failed: sum.failed + c.failed,
-                total: sum.total + c.sent + c.failed + c.queued + c.skipped,
-              }),
-              { sent: 0, failed: 0, total: 0 },
-            );
-            return (
-              <tr>
-                <td>第{r.revision}版</td>
-                <td>{KIND_WORD[r.kind].ja}</td>
-                <td>{r.title}</td>
-                <td>{unsent ? <span class="muted">{unsent}</span> : <JstTime at={r.sentAt} />}</td>
-                <td>{r.createdBy}</td>
-                <td data-field={r.revision === detail.notice.currentRevision ? 'revision-totals' : undefined}>
-                  {all.sent} / {all.failed} / {all.total}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  </section>
-);
-
-/** The cancel confirmation: a reason for residents and a box to tick, so a stray click sends nothing. */
-async function renderCancelPage(
-  c: Context<ConsoleEnv>,
-  ctx: ConsolePageContext,
-  noticeId: string,
-  state: { reason: string; errors: FormProblems } = { reason: '', errors: {} },
-): Promise<Response> {
-  const session = c.get('session');
-  if (!session) throw new Error('renderCancelPage needs a guarded route');
-  const detail = await ctx.notices.get(noticeId);
-  const current = currentRevisionOf(detail);
-  const unapproved = detail.status === 'pending_approval' || detail.status === 'returned';
-  const base = noticePath(noticeId);
-  const { errors } = state;
-  return sendConsolePage(
-    c,
-    <ConsoleLayout title={`${unapproved ? '取り下げ' : '取消'}の確認`} session={session} section="notices">
-      <p>
-        <a href={base}>← 通知の詳細へ戻る / Back to the notice</a>
-      </p>
-      <h1>
-        {unapproved ? '通知を取り下げますか' : '通知を取り消しますか'}{' '}
-        <En>{unapproved ? 'Withdraw' : 'Cancel'} this notice?</En>
-      </h1>
-      <ErrorSummary errors={errors} />
-      <p>
-        <strong>{markedTitle(current, 'ja')}</strong>（<StatusBadge status={detail.status} />）
-      </p>
-      {detail.status === 'cancelled' ? (
-        <p class="flash warn">
-          この通知はすでに取り消されています。 <En>This notice is already cancelled.</En>
-        </p>
-      ) : (
-        <form method="post" action={`${base}/cancel`}>
-          <CsrfField session={session} />
-          {!unapproved && current.severity === 'emergency' ? (
-            <p class="flash warn">
-              緊急の通知の取消は、承認者(approver)の承認を受けてから配信されます。{' '}
-              <En>Cancelling an emergency is sent once approvers have approved it.</En>
-            </p>
-          ) : null}
-          {unapproved ? (
-            <p>
-              まだ承認されておらず誰にも配信していないため、取り下げても住民には何も送りません。{' '}
-              <En>It was never sent, so nothing goes to residents.</En>
-            </p>
-          ) : (
-            <p>
-              取り消すと「【取消】」の通知が同じ宛先に配信され、公開ページとCAPフィードにも取消が表示されます。元に戻すことはできません。{' '}
-              <En>
-                A cancellation goes to the same audience and appears on the public page and CAP feed. It cannot be
-                undone.
-              </En>
-            </p>
-          )}
-          <label for="cancel-reason">
-            取消の理由（任意） <En>Reason (optional)</En>
-          </label>
-          <textarea id="cancel-reason" name="reason" rows={3} maxlength={1000} aria-describedby="cancel-reason-hint">
-            {state.reason}
-          </textarea>
-          <p class="hint" id="cancel-reason-hint">
-            {unapproved ? '監査ログに残ります。' : '住民に届く取消のお知らせに載ります。'}{' '}
-            <En>{unapproved ? 'Kept in the audit log.' : 'Shown to residents in the cancellation.'}</En>
-          </p>
-          <fieldset>
-            <legend>
-              確認 <En>Confirmation</En>
-            </legend>
-            <label>
-              <input
-                type="checkbox"
-                id="cancel-confirm"
-                name="confirm"
-                value="yes"
-                required
-                {...fieldAria(errors['cancel-confirm'], { error: 'cancel-confirm-error' })}
-              />
-              この通知を{unapproved ? '取り下げる' : '取り消す'}ことを確認しました
-            </label>
-            <FieldError id="cancel-confirm-error" reasons={errors['cancel-confirm']} />
-          </fieldset>
-          <div class="actions">
-            <button type="submit" class="danger">
-              {unapproved ? '取り下げる' : '取り消す'}{' '}
-              <span lang="en">/ {unapproved ? 'Withdraw' : 'Cancel notice'}</span>
-            </button>
-            <a class="button secondary" href={base}>
-              やめる <span lang="en">/ Keep it</span>
-            </a>
-          </div>
-        </form>
-      )}
-    </ConsoleLayout>,
-    Object.keys(errors).length > 0 ? 400 : 200,
-  );
-}
-
-export const createNoticeDetailPage: ConsolePageModule = (ctx) => {
-  const app = new Hono<ConsoleEnv>();
-  const logger = ctx.deps.logger.child({ component: 'console-progress' });
-  const onNotice = noticeRoutes(app, ctx.guard('author'));
-  const slots = createStreamSlots();
-
-  onNotice('get', '', (c, id) => renderNoticeDetail(c, ctx, id));
-
-  onNotice('get', '/events', async (c, id) => {
-    // Before the stream starts, so an unknown notice is a 404 the EventSource gives up on.
-    const first = await loadProgress(ctx.notices, ctx.deps.store.deliveries, id);
-    // The guard let only a signed-in session here; its CSRF token is the session's own name.
-    const release = slots.take(c.get('session')?.csrfToken ?? '');
-    if (!release) {
-      logger.info(
-        { noticeId: id, max: STREAMS_PER_SESSION },
-        'progress stream refused: the session has its streams open',
-      );
-      // A 429 ends an EventSource for good (it retries only a dropped 200): the page keeps its last counts.
-      throw new ApiError(
-        429,
-        'too_many_streams',
-        {
-          ja: `進み具合を表示している画面が多すぎます（1 つのサインインで ${STREAMS_PER_SESSION} つまで）。ほかのタブを閉じてから、この画面を再読み込みしてください。`,
-          en: `Too many pages are showing live progress (${STREAMS_PER_SESSION} per sign-in). Close other tabs, then reload this page.`,
-        },
-        { headers: { 'Retry-After': '10' } },
-      );
-    }
-    return streamSSE(
-      c,
-      // The slot is given back however the stream ends: done, closed by the browser, cut after MAX_STREAM_MS, or failed.
-      releasing(release, async (stream) => {
-        const aborted = new AbortController();
-        stream.onAbort(() => aborted.abort());
-        const started = Date.now();
-        let progress = first.progress;
-        let initial = true;
-        for (;;) {
-          const final = !progress.live;
-          await stream.writeSSE({
-            event: final ? 'done' : 'progress',
-            data: JSON.stringify(progress),
-            ...(initial ? { retry: 5000 } : {}),
-          });
-          initial = false;
-          if (final || aborted.signal.aborted || Date.now() - started >= MAX_STREAM_MS) return;
-          await sleep(PROGRESS_INTERVAL_MS, undefined, { signal: aborted.signal }).catch(() => undefined);
-          if (aborted.signal.aborted) return;
-          progress = (await loadProgress(ctx.notices, ctx.deps.store.deliveries, id)).progress;
-        }
-      }),
-      async (err) => {
-        logger.error({ noticeId: id, err: { message: err.message } }, 'progress stream failed');
-      },
-    );
-  });
-
-  onNotice('post', '/retry', async (c, id) => {
-    const result = await ctx.notices.retry(id, c.get('staff'));
-    return c.redirect(`${noticePath(id)}?done=retried&rows=${result.rows}`, 303);
-  });
-
-  onNotice('get', '/cancel', (c, id) => renderCancelPage(c, ctx, id));
-
-  onNotice('post', '/cancel', async (c, id) => {
-    const reason = ((await formField(c, 'reason')) ?? '').trim();
-    if ((await formField(c, 'confirm')) !== 'yes') {
-      return renderCancelPage(c, ctx, id, {
-        reason,
-        errors: {
-          'cancel-confirm': [
-            { ja: '取り消す前に、確認の欄にチェックを入れてください', en: 'Tick the confirmation box to cancel' },
-          ],
-        },
-      });
-    }
-    const result = await ctx.notices.cancel(id, reason === '' ? undefined : reason, c.get('staff'));
-    const done = result.proposal
-      ? 'proposed'
-      : result.revision.kind !== 'cancel'
-        ? 'withdrawn'
-        : result.sent
-          ? 'cancelled'
-          : 'cancelled_silent';
-    return c.redirect(`${noticePath(id)}?done=${done}`, 303);
-  });
-
-  return app;
-};
