@@ -4,7 +4,6 @@ import type { ComposeKit } from './compose-kit.ts';
 import type { PageOptions } from './compose-screens.tsx';
 import { En } from './console-layout.tsx';
 import type { ConsolePageContext } from './console-routes.tsx';
-import { noticePath } from './notice-paths.ts';
 import {
   nonceOf,
   parseNoticeForm,
@@ -13,6 +12,7 @@ import {
   textOf,
   valuesFromRevision,
 } from './notice-form.ts';
+import { noticePath } from './notice-paths.ts';
 import { currentRevisionOf } from './notice-progress.ts';
 import type { ConsoleEnv } from './session.ts';
 

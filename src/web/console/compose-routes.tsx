@@ -6,7 +6,6 @@ import { createComposeKit } from './compose-kit.ts';
 import { addResubmitRoutes } from './compose-resubmit-routes.tsx';
 import { En } from './console-layout.tsx';
 import type { ConsolePageModule } from './console-routes.tsx';
-import { noticePath } from './notice-paths.ts';
 import {
   emptyNoticeForm,
   newNonce,
@@ -16,6 +15,7 @@ import {
   textOf,
   valuesFromTemplate,
 } from './notice-form.ts';
+import { noticePath } from './notice-paths.ts';
 import type { ConsoleEnv } from './session.ts';
 
 /**

@@ -13,8 +13,8 @@ import { ComposeForm, type ComposeKind, HiddenValues } from './compose-form.tsx'
 import { canSendEmergency, formChoices } from './compose-preview.tsx';
 import { ConsoleLayout, type ConsoleSection, En, sendConsolePage } from './console-layout.tsx';
 import type { ConsolePageContext } from './console-routes.tsx';
-import { noticePath } from './notice-paths.ts';
 import type { FormChoices, FormErrors, NoticeFormValues } from './notice-form.ts';
+import { noticePath } from './notice-paths.ts';
 import type { ConsoleEnv } from './session.ts';
 import { TemplatePicker } from './template-picker.tsx';
 
