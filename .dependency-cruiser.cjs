@@ -107,6 +107,11 @@ module.exports = {
     exclude: { path: '^(node_modules|dist|data|test-artifacts)/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.mjs'] },
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.tsx', '.js', '.mjs'],
+      // Packages' subpath exports (hono/jsx, csv-parse/sync): unresolved, an import of them would pass every rule unseen.
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

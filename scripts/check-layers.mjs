@@ -29,7 +29,12 @@ try {
   if (!err.stdout) throw err;
   stdout = err.stdout;
 }
-const { summary } = JSON.parse(stdout);
+const { summary, modules } = JSON.parse(stdout);
+// An import it could not resolve is checked against no rule: say so rather than pass it.
+const unresolved = modules.flatMap((m) =>
+  m.dependencies.filter((d) => d.couldNotResolve).map((d) => `${m.source} → ${d.module}`),
+);
+for (const line of unresolved) console.error(`layers: could not resolve ${line}, so no rule checked it`);
 if (!summary.totalCruised) {
   console.error('layers: dependency-cruiser read 0 modules (is typescript installed?): nothing was checked');
   process.exit(2);
@@ -42,4 +47,4 @@ for (const v of errors) {
 console.log(
   `layers: ${summary.totalCruised} modules, ${summary.totalDependenciesCruised} imports, ${errors.length} wrong-way imports or cycles`,
 );
-process.exit(errors.length > 0 ? 1 : 0);
+process.exit(errors.length > 0 || unresolved.length > 0 ? 1 : 0);
