@@ -8,6 +8,7 @@ import { seedContacts } from '../helpers/bulk-seed.ts';
 import { signedInConsole } from '../helpers/console.ts';
 import { createTestDeps, type TestDeps } from '../helpers/deps.ts';
 import { residentEmails, tally, waitForDeliveries } from '../helpers/seed.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { deliveryTotals } from './delivery-metrics.ts';
 import { formatTable, reportFaultFigures } from './fan-out-fixture.ts';
 import { acceptedId, type ServiceProcess, startService } from './service-process.ts';
@@ -105,7 +106,16 @@ describe('a channel down for good (wrong credentials)', () => {
     expect(page).toContain('LINE_CHANNEL_ACCESS_TOKEN');
     expect(page).toContain('X_ACCESS_SECRET');
     // …and /metrics of the running service counts them per channel.
-    const downMetrics = deliveryTotals(await (await down.request('/metrics')).text());
+    const downMetrics = await waitUntil(
+      'the failed deliveries to be counted in /metrics',
+      async () => {
+        const totals = deliveryTotals(await (await down.request('/metrics')).text());
+        return totals.get('mail/sent') === MAIL && totals.get('line/failed') === LINE && totals.get('x/failed') === 1
+          ? totals
+          : undefined;
+      },
+      10_000,
+    );
     expect(Object.fromEntries(downMetrics)).toMatchObject({
       'mail/sent': MAIL,
       'line/failed': LINE,
@@ -138,7 +148,15 @@ describe('a channel down for good (wrong credentials)', () => {
     expect(x.posts).toHaveLength(1);
     expect(sink.count).toBe(MAIL);
     expect(sink.commands.filter((c) => c.command === 'RCPT TO')).toHaveLength(MAIL);
-    const upMetrics = deliveryTotals(await (await up.request('/metrics')).text());
+    // The worker counts a batch after it has recorded its rows: the counters can trail the rows by a moment.
+    const upMetrics = await waitUntil(
+      'the retried deliveries to be counted in /metrics',
+      async () => {
+        const totals = deliveryTotals(await (await up.request('/metrics')).text());
+        return totals.get('line/sent') === LINE && totals.get('x/sent') === 1 ? totals : undefined;
+      },
+      10_000,
+    );
     expect(upMetrics.get('line/sent')).toBe(LINE);
     expect(upMetrics.get('x/sent')).toBe(1);
 
