@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ChannelId, RecipientResult, SendContext } from './types.ts';
+import type { ChannelId, Recipient, RecipientResult, SendContext } from './types.ts';
 
 /**
  * Hands one outcome to the worker as soon as it is known. The worker's bookkeeping failing
@@ -11,6 +11,35 @@ export function reportResult(channel: ChannelId, ctx: SendContext, result: Recip
   } catch (err) {
     logger.warn({ deliveryKey: ctx.deliveryKey, err: String(err) }, `${channel} onResult callback threw`);
   }
+}
+
+/**
+ * reportResult for a channel that sends to one receiver per recipient (a webhook, a push
+ * service): a result that is not `sent` also gets a debug line naming the receiver's host
+ * only, never the address (a push endpoint identifies a resident's browser). Returns the result.
+ */
+export function reportRecipientResult(
+  channel: ChannelId,
+  ctx: SendContext,
+  recipient: Recipient,
+  result: RecipientResult,
+  logger: Logger,
+  log: { host: string; message: string },
+): RecipientResult {
+  if (result.status !== 'sent') {
+    logger.debug(
+      {
+        deliveryKey: ctx.deliveryKey,
+        deliveryId: recipient.deliveryId,
+        host: log.host,
+        status: result.status,
+        reason: result.reason,
+      },
+      log.message,
+    );
+  }
+  reportResult(channel, ctx, result, logger);
+  return result;
 }
 
 /** The one log line per batch: how many were sent, failed or left to retry, and how long it took. */

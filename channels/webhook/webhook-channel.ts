@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { logBatch, reportResult } from '../report.ts';
+import { logBatch, reportRecipientResult } from '../report.ts';
 import { deadline } from '../shared/deadline.ts';
 import { describeOutboundFailure } from '../shared/network-failure.ts';
 import {
@@ -183,22 +183,11 @@ export function createWebhookChannel(options: WebhookOptions, deps: WebhookDeps)
 
     async send(payload, to, ctx) {
       const started = Date.now();
-      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult => {
-        if (result.status !== 'sent') {
-          logger.debug(
-            {
-              deliveryKey: ctx.deliveryKey,
-              deliveryId: recipient.deliveryId,
-              host: hostOf(recipient.address),
-              status: result.status,
-              reason: result.reason,
-            },
-            'webhook not delivered',
-          );
-        }
-        reportResult('webhook', ctx, result, logger);
-        return result;
-      };
+      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult =>
+        reportRecipientResult('webhook', ctx, recipient, result, logger, {
+          host: hostOf(recipient.address),
+          message: 'webhook not delivered',
+        });
       // All at once: a batch is a handful of systems, each with a receiver of its own.
       const results = await sendEach(
         to,

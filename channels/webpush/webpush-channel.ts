@@ -1,7 +1,7 @@
 import type https from 'node:https';
 import type { Logger } from 'pino';
 import webpush from 'web-push';
-import { logBatch, reportResult } from '../report.ts';
+import { logBatch, reportRecipientResult } from '../report.ts';
 import { describeOutboundFailure } from '../shared/network-failure.ts';
 import { createOutboundHttp, type OutboundHttp } from '../shared/outbound-http.ts';
 import { retryAfterMs } from '../shared/retry-after.ts';
@@ -219,23 +219,11 @@ export function createWebPushChannel(options: WebPushOptions, deps: WebPushDeps)
           );
         }
       }
-      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult => {
-        if (result.status !== 'sent') {
-          // The push service's host only: the endpoint identifies a resident's browser.
-          logger.debug(
-            {
-              deliveryKey: ctx.deliveryKey,
-              deliveryId: recipient.deliveryId,
-              host: pushHostOf(recipient.address),
-              status: result.status,
-              reason: result.reason,
-            },
-            'push not delivered',
-          );
-        }
-        reportResult('webpush', ctx, result, logger);
-        return result;
-      };
+      const finish = (recipient: Recipient, result: RecipientResult): RecipientResult =>
+        reportRecipientResult('webpush', ctx, recipient, result, logger, {
+          host: pushHostOf(recipient.address),
+          message: 'push not delivered',
+        });
       const results = await sendEach(
         to,
         { concurrency, ctx },

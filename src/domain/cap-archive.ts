@@ -19,16 +19,8 @@ export interface CapMessage {
   xml: string;
 }
 
-/** One archived CAP message; the archive is append-only, a stored message never changes. */
-export interface CapArchiveRecord {
-  identifier: string;
-  noticeId: string;
-  revision: number;
-  msgType: CapMsgType;
-  sentAt: Date;
-  expiresAt: Date | null;
-  xml: string;
-}
+/** One archived CAP message: the message as made; the archive is append-only, a stored message never changes. */
+export type CapArchiveRecord = CapMessage;
 
 export interface CapArchive {
   /**
